@@ -1,0 +1,3 @@
+"""fanfetch: fetch many URLs concurrently from AWS Lambda, one result per URL."""
+
+__version__ = "1.0.0"

@@ -1,0 +1,79 @@
+"""Environment variables as one typed model; the only reader of os.environ in the function."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+
+class ConfigurationError(Exception):
+    """The function's environment is misconfigured: an operator problem, not a caller one."""
+
+
+def _split(value: object) -> object:
+    """Comma- or newline-separated lists, as environment variables and template parameters carry them."""
+    if isinstance(value, str):
+        return [part.strip() for part in re.split(r"[,\n]", value) if part.strip()]
+    return value
+
+
+def _port_ranges(value: object) -> object:
+    parts = _split(value)
+    if not isinstance(parts, list):
+        return parts
+    ranges: list[tuple[int, int]] = []
+    for part in parts:
+        low, _, high = str(part).partition("-")
+        ranges.append((int(low), int(high or low)))
+    return ranges
+
+
+Networks = list[ipaddress.IPv4Network | ipaddress.IPv6Network]
+
+
+def _networks(value: object) -> object:
+    parts = _split(value)
+    if not isinstance(parts, list):
+        return parts
+    return [ipaddress.ip_network(str(part), strict=False) for part in parts]
+
+
+class Settings(BaseModel):
+    """Field names equal the environment variable names."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    MAX_URLS: Annotated[int, Field(ge=1, le=100_000)] = 1000
+    MAX_BODY_BYTES: Annotated[int, Field(ge=1024)] = 1_048_576
+    ALLOWED_NETWORKS: Annotated[Networks, BeforeValidator(_networks)] = Field(default_factory=list)
+    ALLOWED_PORTS: Annotated[list[tuple[int, int]], BeforeValidator(_port_ranges)] = Field(
+        default_factory=lambda: [(80, 80), (443, 443)]
+    )
+    MONITOR_URLS: Annotated[list[str], BeforeValidator(_split)] = Field(default_factory=list)
+    # API Gateway gives up on the integration after 29 s, whatever the function's timeout.
+    API_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=30)] = 29.0
+    # Time kept back from the deadline to cancel, classify and serialize the results.
+    DEADLINE_MARGIN_SECONDS: Annotated[float, Field(ge=0.05, le=60)] = 0.5
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read and validate; a bad value raises ConfigurationError naming the variable."""
+    env = os.environ if environ is None else environ
+    fields = Settings.model_fields
+    present = {name: env[name] for name in fields if env.get(name, "").strip()}
+    try:
+        return Settings.model_validate(present)
+    except (ValidationError, ValueError) as exc:
+        raise ConfigurationError(f"invalid environment: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings of this execution environment, read once per cold start."""
+    return load_settings()

@@ -1,0 +1,168 @@
+"""Event shapes (direct, API Gateway v1/v2, EventBridge, Distributed Map) mapped onto one FetchRequest."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+from pydantic import ValidationError
+
+from fanfetch.models import FetchRequest
+from fanfetch.settings import Settings
+
+
+class InvalidRequest(Exception):
+    """The caller sent something fanfetch cannot act on; the message names the field."""
+
+    def __init__(self, message: str, details: list[dict[str, Any]] | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+        self.status = status
+
+    def as_body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"type": "invalid_request", "message": self.message}
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
+
+
+class Source(Enum):
+    DIRECT = "direct"
+    API_V2 = "api_v2"
+    API_V1 = "api_v1"
+    SCHEDULE = "schedule"
+    BATCH = "batch"
+
+
+def detect(event: object) -> Source:
+    """Which source sent an event; unknown shapes are refused with what was expected."""
+    if not isinstance(event, Mapping):
+        raise InvalidRequest(f"the event must be a JSON object, not {type(event).__name__}")
+    context = event.get("requestContext")
+    if isinstance(context, Mapping):
+        if event.get("version") == "2.0" and isinstance(context.get("http"), Mapping):
+            return Source.API_V2
+        if "httpMethod" in event:
+            return Source.API_V1
+    if event.get("source") == "aws.events" and event.get("detail-type") == "Scheduled Event":
+        return Source.SCHEDULE
+    if "Items" in event:
+        return Source.BATCH
+    if "urls" in event:
+        return Source.DIRECT
+    raise InvalidRequest(
+        "unrecognised event: expected {'urls': [...]}, a Distributed Map batch {'Items': [...]}, "
+        "an API Gateway request or an EventBridge scheduled event"
+    )
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(part) for part in loc) or "request"
+
+
+def validation_details(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[dict[str, Any]]:
+    return [
+        {"field": _location(prefix + tuple(error["loc"])), "message": error["msg"]}
+        for error in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+def invalid_from(details: list[dict[str, Any]], status: int = 400) -> InvalidRequest:
+    first = details[0] if details else {"field": "request", "message": "invalid"}
+    more = f" (and {len(details) - 1} more problems)" if len(details) > 1 else ""
+    return InvalidRequest(f"{first['field']}: {first['message']}{more}", details, status)
+
+
+def build_request(data: object, settings: Settings) -> FetchRequest:
+    """Validate a request document; the one place where limits that depend on the environment apply."""
+    try:
+        request = FetchRequest.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_from(validation_details(exc)) from None
+    check_limits(request, settings)
+    return request
+
+
+def check_limits(request: FetchRequest, settings: Settings) -> None:
+    if len(request.urls) > settings.MAX_URLS:
+        raise InvalidRequest(
+            f"urls: {len(request.urls)} URLs given; at most {settings.MAX_URLS} are allowed per request (MAX_URLS)",
+            [{"field": "urls", "message": f"at most {settings.MAX_URLS} items"}],
+        )
+
+
+def _batch_request(event: Mapping[str, Any], settings: Settings) -> FetchRequest:
+    items = event.get("Items")
+    if not isinstance(items, list):
+        raise InvalidRequest("Items: must be a list of URLs or of objects with a 'url' field")
+    urls: list[object] = []
+    for position, item in enumerate(items):
+        # Items from an ItemReader are objects (a CSV row, a JSON record); keep only their URL.
+        url = item.get("url") if isinstance(item, Mapping) else item
+        if not isinstance(url, str):
+            raise InvalidRequest(f"Items.{position}: must be a URL string or an object with a string 'url' field")
+        urls.append(url)
+    batch_input = event.get("BatchInput") or {}
+    if not isinstance(batch_input, Mapping):
+        raise InvalidRequest("BatchInput: must be an object")
+    return build_request({"urls": urls, "options": batch_input.get("options", {})}, settings)
+
+
+def to_request(event: Mapping[str, Any], source: Source, settings: Settings) -> FetchRequest:
+    """The FetchRequest of a non-HTTP event (API events go through the HTTP routes)."""
+    if source is Source.DIRECT:
+        return build_request(dict(event), settings)
+    if source is Source.BATCH:
+        return _batch_request(event, settings)
+    if source is Source.SCHEDULE:
+        if not settings.MONITOR_URLS:
+            raise InvalidRequest("a scheduled event without Input needs MONITOR_URLS to be set")
+        return build_request({"urls": settings.MONITOR_URLS}, settings)
+    raise InvalidRequest(f"{source.value} events are answered by the HTTP routes")
+
+
+def http_body(event: Mapping[str, Any], settings: Settings) -> str:
+    """An API event's body as text: base64 undone, size bounded, UTF-8 checked."""
+    body = event.get("body") or ""
+    if not isinstance(body, str):
+        raise InvalidRequest("body: must be a string")
+    if len(body) > settings.MAX_BODY_BYTES * 4 // 3 + 4:
+        raise InvalidRequest(f"body: larger than {settings.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)", status=413)
+    raw = body.encode()
+    if event.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(raw, validate=True)
+        except binascii.Error:
+            raise InvalidRequest("body: isBase64Encoded is true but the body is not valid base64") from None
+    if len(raw) > settings.MAX_BODY_BYTES:
+        raise InvalidRequest(f"body: larger than {settings.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)", status=413)
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        raise InvalidRequest("body: not valid UTF-8") from None
+
+
+def json_body(text: str) -> object:
+    if not text.strip():
+        raise InvalidRequest('body: a JSON request is required, e.g. {"urls": ["https://example.com/"]}')
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidRequest(f"body: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+
+
+def query_request(params: Mapping[str, list[str]], settings: Settings) -> FetchRequest:
+    """`GET /fetch?url=...&url=...&timeout=5`: repeated `url`, options as scalar parameters."""
+    options: dict[str, object] = {}
+    for name, values in params.items():
+        if name == "url":
+            continue
+        if name == "headers":
+            raise InvalidRequest("headers: cannot be set in a query string; use POST /fetch")
+        options[name] = values[-1]
+    return build_request({"urls": params.get("url", []), "options": options}, settings)
