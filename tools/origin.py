@@ -13,6 +13,7 @@ from collections import Counter
 from aiohttp import web
 
 CHUNK = 1 << 16
+FLAKY_COUNTS = web.AppKey("flaky_counts", Counter[str])
 
 
 async def _stream_bytes(request: web.Request, size: int, delay_ms: int = 0) -> web.StreamResponse:
@@ -21,6 +22,8 @@ async def _stream_bytes(request: web.Request, size: int, delay_ms: int = 0) -> w
     response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
     response.content_length = size
     await response.prepare(request)
+    if request.method == "HEAD":
+        return response
     block = b"x" * min(size, CHUNK)
     sent = 0
     while sent < size:
@@ -87,7 +90,7 @@ async def reset(request: web.Request) -> web.Response:
 
 async def flaky(request: web.Request) -> web.Response:
     """Fails `fail` times per key with the given status (and Retry-After), then succeeds."""
-    counts: Counter[str] = request.app["flaky"]
+    counts = request.app[FLAKY_COUNTS]
     key = request.match_info["key"]
     counts[key] += 1
     if counts[key] <= int(request.query.get("fail", "1")):
@@ -104,7 +107,7 @@ async def head_refused(request: web.Request) -> web.Response:
 
 def make_app() -> web.Application:
     app = web.Application()
-    app["flaky"] = Counter()
+    app[FLAKY_COUNTS] = Counter()
     app.router.add_get("/", page)
     app.router.add_get("/bytes/{size:\\d+}", sized)
     app.router.add_get("/status/{code:\\d+}", status)

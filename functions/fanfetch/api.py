@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver, Router
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,35 +23,11 @@ from fanfetch.sources import InvalidRequest, Source, check_limits, http_body, in
 # The route functions call back into the handler to run the fetch, so the routes stay free of runtime details.
 RunFetch = Callable[[FetchRequest], dict[str, Any]]
 
-router = Router()
-
-
-def _error(
-    status: int, message: str, details: list[dict[str, Any]] | None = None, kind: str = "invalid_request"
-) -> Response[Any]:
+def _error(status: int, message: str, details: list[dict[str, Any]] | None = None, kind: str = "invalid_request") -> Response[Any]:
     error: dict[str, Any] = {"type": kind, "message": message}
     if details:
         error["details"] = details
     return Response(status_code=status, content_type="application/json", body={"error": error})
-
-
-@router.post("/fetch", summary="Fetch the URLs in the JSON body")
-def post_fetch(request: Annotated[FetchRequest, Body()]) -> dict[str, Any]:
-    settings: Settings = router.context["settings"]
-    check_limits(request, settings)
-    run: RunFetch = router.context["run"]
-    return run(request)
-
-
-@router.get("/fetch", summary="Fetch the URLs given as repeated `url` query parameters")
-def get_fetch(
-    url: Annotated[list[str], Query(description="A URL to fetch; repeat for more")],
-) -> dict[str, Any]:
-    # Options come from the raw query string: HTTP API joins repeated values with commas,
-    # which would split URLs that contain one.
-    settings: Settings = router.context["settings"]
-    run: RunFetch = router.context["run"]
-    return run(query_request(router.context["query"], settings))
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -71,7 +47,21 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 
 def _build(resolver: ApiGatewayResolver) -> ApiGatewayResolver:
-    resolver.include_router(router)
+    """The same routes on a v1 or v2 resolver; `handle` puts settings, the fetch runner and the raw query in context."""
+
+    @resolver.post("/fetch", summary="Fetch the URLs in the JSON body")
+    def post_fetch(request: Annotated[FetchRequest, Body()]) -> dict[str, Any]:
+        check_limits(request, resolver.context["settings"])
+        run: RunFetch = resolver.context["run"]
+        return run(request)
+
+    @resolver.get("/fetch", summary="Fetch the URLs given as repeated `url` query parameters")
+    def get_fetch(url: Annotated[list[str], Query(description="A URL to fetch; repeat for more")]) -> dict[str, Any]:
+        # Read from the raw query string: HTTP API joins repeated values with commas, which would split
+        # URLs that contain one. Options may be given as further parameters, e.g. &timeout=5.
+        run: RunFetch = resolver.context["run"]
+        return run(query_request(resolver.context["query"], resolver.context["settings"]))
+
     resolver.enable_swagger(path="/openapi", title="fanfetch", description="Fetch many URLs concurrently")
 
     @resolver.exception_handler(RequestValidationError)

@@ -8,7 +8,7 @@ import hashlib
 import random
 import ssl
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import SimpleNamespace
@@ -122,18 +122,18 @@ class _Decoder:
         self._zlib = zlib.decompressobj(47)
         self.encoding = encoding
 
-    def feed(self, chunk: bytes) -> list[bytes]:
+    def feed(self, chunk: bytes) -> Iterator[bytes]:
+        """Decoded slices of one chunk, produced lazily so the reader can stop at `max_bytes`."""
         try:
-            out = [self._zlib.decompress(chunk, DECODE_CHUNK)]
+            yield self._zlib.decompress(chunk, DECODE_CHUNK)
         except zlib.error:
             if self._raw_deflate or self.encoding != "deflate":
                 raise
             self._raw_deflate = True
             self._zlib = zlib.decompressobj(-15)
-            out = [self._zlib.decompress(chunk, DECODE_CHUNK)]
+            yield self._zlib.decompress(chunk, DECODE_CHUNK)
         while self._zlib.unconsumed_tail:
-            out.append(self._zlib.decompress(self._zlib.unconsumed_tail, DECODE_CHUNK))
-        return out
+            yield self._zlib.decompress(self._zlib.unconsumed_tail, DECODE_CHUNK)
 
 
 def _new_decoder(content_encoding: str | None) -> _Decoder | None:
@@ -362,6 +362,8 @@ class Fetcher:
                 size += len(piece)
                 if digest is not None:
                     digest.update(piece)
+                if truncated:
+                    break
         if truncated:
             response.close()  # stop the transfer instead of draining the rest
         result.wire_bytes = wire

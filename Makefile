@@ -1,0 +1,82 @@
+# fanfetch developer commands. `make check` is what CI runs on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV ?= .venv
+BIN := $(abspath $(VENV))/bin
+PY := $(BIN)/python
+# The Lambda runtime's Python; on machines with pyenv it may not be on PATH.
+PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+# Builds that run here (emulator, smoke tests, benchmarks) must match this machine; deploys use the template default.
+LOCAL_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
+BUILD_DIR := .aws-sam/build/FanfetchFunction
+EVENT ?= events/direct.json
+
+# Nothing local may reach AWS: fake credentials and a dead loopback endpoint (sam calls STS first).
+export PATH := $(BIN):$(PATH)
+export SAM_CLI_TELEMETRY := 0
+export AWS_ACCESS_KEY_ID ?= testing
+export AWS_SECRET_ACCESS_KEY ?= testing
+export AWS_DEFAULT_REGION ?= us-east-1
+export AWS_ENDPOINT_URL ?= http://127.0.0.1:9
+export AWS_MAX_ATTEMPTS ?= 1
+
+.PHONY: help dev lint format typecheck validate build test check invoke demo serve bench deploy delete clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements-dev.txt functions/requirements.txt
+	@test -n "$(PYTHON313)" || { echo "python3.13 not found: install it (pyenv install 3.13) or set PYTHON313"; exit 1; }
+	$(PYTHON313) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+dev: $(VENV)/.installed ## create .venv with Python 3.13 and every dependency
+
+lint: dev ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: dev ## apply ruff formatting and fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+typecheck: dev ## mypy, strict on functions/
+	$(BIN)/mypy
+
+validate: dev ## sam validate --lint (cfn-lint included)
+	$(BIN)/sam validate --lint
+
+build: dev ## sam build for this machine, with compiled .pyc files
+	$(BIN)/sam build --cached --parameter-overrides Architecture=$(LOCAL_ARCH)
+	$(PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash $(BUILD_DIR)
+
+test: dev build ## pytest: unit, functional (loopback servers, moto) and smoke (built artifact)
+	$(BIN)/pytest
+
+check: lint typecheck validate test ## everything CI runs
+
+invoke: build ## invoke the built function through the runtime emulator: make invoke EVENT=events/api-post.json
+	$(PY) -m tools.invoke $(EVENT) $(if $(JSON),--json)
+
+demo: build ## the main job offline: a local origin, the built function, a table of results
+	$(PY) -m tools.demo
+
+serve: dev ## local API on 127.0.0.1:3000 (POST/GET /fetch as API Gateway v2 events)
+	$(PY) -m tools.serve $(if $(PORT),--port $(PORT))
+
+bench: build ## fanfetch's engine against the naive gather loop, medians and ratios
+	$(PY) -m bench.run
+
+deploy: dev ## build for the template's architecture and deploy with samconfig.toml
+	env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY $(BIN)/sam build
+	$(PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash $(BUILD_DIR)
+	env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY $(BIN)/sam deploy
+
+delete: dev ## delete the deployed stack
+	env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY $(BIN)/sam delete
+
+clean: ## remove build output and caches (keeps .venv)
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

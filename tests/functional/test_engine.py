@@ -1,0 +1,245 @@
+"""The engine against real aiohttp origins on 127.0.0.1: isolation, streaming, bounds, timeouts, retries, redirects."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import tracemalloc
+from collections import Counter
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from fanfetch.engine import fetch_all
+from fanfetch.guard import Guard
+from fanfetch.models import FetchOptions
+from tests.conftest import url_of
+
+
+async def test_fetch_all_keeps_96_results_when_4_urls_fail(origin: TestServer, loopback_guard: Guard) -> None:
+    # Given 100 URLs of which one resets, one cannot resolve, one hangs and one answers 500
+    urls = [url_of(origin, f"/bytes/{100 + i}") for i in range(100)]
+    urls[10] = url_of(origin, "/reset")
+    urls[30] = "http://does-not-exist.invalid/"
+    urls[50] = url_of(origin, "/hang")
+    urls[70] = url_of(origin, "/status/500")
+
+    # When they are fetched together
+    response = await fetch_all(urls, FetchOptions(timeout=1, retries=0), guard=loopback_guard)
+
+    # Then 96 succeed and the 4 failures are classified, all in input order
+    assert [r.url for r in response.results] == urls
+    assert response.summary.ok == 96
+    assert response.summary.failed == 4
+    failures = {i: r.error.type for i, r in enumerate(response.results) if r.error}
+    assert failures == {10: "connect", 30: "dns", 50: "timeout", 70: "http"}
+    assert response.results[70].status == 500
+    assert all(r.bytes == 100 + i for i, r in enumerate(response.results) if r.ok)
+    assert response.summary.bytes == sum(100 + i for i in range(100) if i not in failures) + len("status 500")
+
+
+async def test_fetch_streams_bodies_when_they_are_large(origin: TestServer, loopback_guard: Guard) -> None:
+    # 20 bodies of 5 MB: 100 MB in total, counted chunk by chunk without holding a body.
+    urls = [url_of(origin, f"/bytes/{5 * 1024 * 1024}?n={i}") for i in range(20)]
+    tracemalloc.start()
+    try:
+        response = await fetch_all(urls, FetchOptions(concurrency=20, per_host=20), guard=loopback_guard)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.summary.ok == 20
+    assert all(r.bytes == 5 * 1024 * 1024 and not r.truncated for r in response.results)
+    # the server side of this test holds one 64 KB block per response; the client a few buffers each
+    assert peak < 24 * 1024 * 1024, f"peak traced memory {peak} grows with body size"
+
+
+async def test_fetch_truncates_when_body_exceeds_max_bytes(origin: TestServer, loopback_guard: Guard) -> None:
+    response = await fetch_all(
+        [url_of(origin, "/bytes/1000000"), url_of(origin, "/bytes/10")],
+        FetchOptions(max_bytes=1000, hash=True),
+        guard=loopback_guard,
+    )
+    big, small = response.results
+    assert big.ok and big.truncated and big.bytes == 1000
+    assert big.sha256 == hashlib.sha256(b"x" * 1000).hexdigest()
+    assert big.content_length == 1000000
+    assert small.bytes == 10 and not small.truncated
+
+
+async def test_fetch_reports_decoded_and_wire_bytes_when_gzipped(origin: TestServer, loopback_guard: Guard) -> None:
+    response = await fetch_all([url_of(origin, "/gzip/100000")], FetchOptions(hash=True), guard=loopback_guard)
+    (result,) = response.results
+    assert result.ok
+    assert result.bytes == 100000
+    assert result.wire_bytes == len(gzip.compress(b"a" * 100000))
+    assert result.content_length == result.wire_bytes
+    assert result.sha256 == hashlib.sha256(b"a" * 100000).hexdigest()
+    assert result.headers["content-encoding"] == "gzip"
+
+
+async def test_fetch_stops_decoding_when_a_compression_bomb_passes_max_bytes(
+    aiohttp_server: Any, loopback_guard: Guard
+) -> None:
+    bomb = gzip.compress(b"\0" * (200 * 1024 * 1024))  # 200 MB that travel as about 200 KB
+
+    async def handler(request: web.Request) -> web.Response:
+        return web.Response(body=bomb, headers={"Content-Encoding": "gzip"})
+
+    app = web.Application()
+    app.router.add_get("/bomb", handler)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    tracemalloc.start()
+    try:
+        response = await fetch_all([url_of(server, "/bomb")], FetchOptions(max_bytes=1_000_000), guard=loopback_guard)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    (result,) = response.results
+    assert result.truncated and result.bytes == 1_000_000
+    assert peak < 16 * 1024 * 1024
+
+
+async def test_fetch_never_exceeds_concurrency_and_per_host_limits(aiohttp_server: Any, loopback_guard: Guard) -> None:
+    # Given two hosts that record how many requests they serve at once
+    peaks: list[Counter[str]] = []
+
+    def counting_app() -> web.Application:
+        state: Counter[str] = Counter()
+        peaks.append(state)
+
+        async def slow(request: web.Request) -> web.Response:
+            state["now"] += 1
+            state["peak"] = max(state["peak"], state["now"])
+            await asyncio.sleep(0.02)
+            state["now"] -= 1
+            return web.Response(text="ok")
+
+        app = web.Application()
+        app.router.add_get("/slow/{n}", slow)
+        return app
+
+    first = await aiohttp_server(counting_app(), host="127.0.0.1")
+    second = await aiohttp_server(counting_app(), host="127.0.0.1")
+    urls = [url_of(server, f"/slow/{i}") for i in range(30) for server in (first, second)]
+
+    # When fetched with concurrency 5 and per_host 3
+    response = await fetch_all(urls, FetchOptions(concurrency=5, per_host=3), guard=loopback_guard)
+
+    # Then no host saw more than 3 at once and both together never more than 5
+    assert response.summary.ok == 60
+    assert max(p["peak"] for p in peaks) <= 3
+    assert sum(p["peak"] for p in peaks) <= 6
+    assert all(p["peak"] >= 2 for p in peaks), "the limits should still allow parallel requests"
+
+
+async def test_fetch_marks_unfinished_urls_deadline_when_budget_runs_out(
+    origin: TestServer, loopback_guard: Guard
+) -> None:
+    urls = [url_of(origin, "/bytes/10"), url_of(origin, "/hang"), url_of(origin, "/bytes/20")]
+    urls += [url_of(origin, "/hang")] * 3
+    response = await fetch_all(urls, FetchOptions(concurrency=2, timeout=30), guard=loopback_guard, budget=0.5)
+    kinds = [r.error.type if r.error else "ok" for r in response.results]
+    assert kinds[0] == "ok"
+    assert kinds[1] == "deadline"
+    assert kinds[3:] == ["deadline"] * 3
+    assert response.summary.deadline_hit
+    assert response.summary.elapsed_ms < 5000
+
+
+async def test_fetch_retries_when_server_answers_503_then_recovers(origin: TestServer, loopback_guard: Guard) -> None:
+    response = await fetch_all(
+        [url_of(origin, "/flaky/a?fail=2&status=503&retry_after=0")], FetchOptions(retries=2), guard=loopback_guard
+    )
+    (result,) = response.results
+    assert result.ok and result.attempts == 3 and result.status == 200
+
+
+async def test_fetch_honours_retry_after_when_it_fits_the_deadline(origin: TestServer, loopback_guard: Guard) -> None:
+    response = await fetch_all(
+        [url_of(origin, "/flaky/b?fail=1&status=429&retry_after=1")], FetchOptions(retries=1), guard=loopback_guard
+    )
+    (result,) = response.results
+    assert result.ok and result.attempts == 2
+    assert result.elapsed_ms >= 950  # the server asked for one second
+
+
+async def test_fetch_gives_up_when_retry_after_is_past_the_deadline(origin: TestServer, loopback_guard: Guard) -> None:
+    response = await fetch_all(
+        [url_of(origin, "/flaky/c?fail=1&status=503&retry_after=120")],
+        FetchOptions(retries=3),
+        guard=loopback_guard,
+        budget=5,
+    )
+    (result,) = response.results
+    assert result.attempts == 1
+    assert result.error is not None and result.error.type == "http" and result.status == 503
+    assert result.headers["retry-after"] == "120"
+
+
+async def test_fetch_does_not_retry_when_status_is_not_transient(origin: TestServer, loopback_guard: Guard) -> None:
+    response = await fetch_all([url_of(origin, "/status/404")], FetchOptions(retries=3), guard=loopback_guard)
+    assert response.results[0].attempts == 1
+
+
+async def test_fetch_records_redirect_chain_when_following(origin: TestServer, loopback_guard: Guard) -> None:
+    response = await fetch_all([url_of(origin, "/redirect/3")], guard=loopback_guard)
+    (result,) = response.results
+    assert result.ok and result.bytes == 100
+    assert [(hop.url.rsplit(":", 1)[1].split("/", 1)[1], hop.status) for hop in result.redirects] == [
+        ("redirect/3", 302),
+        ("redirect/2", 302),
+        ("redirect/1", 302),
+    ]
+    assert result.final_url == url_of(origin, "/bytes/100")
+
+
+async def test_fetch_fails_redirects_when_looping_or_too_long(origin: TestServer, loopback_guard: Guard) -> None:
+    response = await fetch_all(
+        [url_of(origin, "/loop"), url_of(origin, "/redirect/5")], FetchOptions(max_redirects=3), guard=loopback_guard
+    )
+    loop, long = response.results
+    assert loop.error is not None and loop.error.type == "redirects" and "loop" in loop.error.message
+    assert long.error is not None and long.error.type == "redirects" and "more than 3" in long.error.message
+
+
+async def test_fetch_falls_back_to_get_when_head_is_refused(origin: TestServer, loopback_guard: Guard) -> None:
+    response = await fetch_all(
+        [url_of(origin, "/head-refused"), url_of(origin, "/bytes/10")], FetchOptions(method="HEAD"), guard=loopback_guard
+    )
+    refused, plain = response.results
+    assert refused.ok and refused.status == 200 and refused.bytes == len("GET only")
+    assert plain.ok and plain.bytes is None and plain.content_length == 10
+
+
+async def test_fetch_reports_timings_when_connecting(origin: TestServer, loopback_guard: Guard) -> None:
+    response = await fetch_all([url_of(origin, "/bytes/10")], guard=loopback_guard)
+    timings = response.results[0].timings
+    assert timings.connect is not None and timings.ttfb is not None and timings.total is not None
+    assert timings.tls is None  # plain http
+    assert timings.total >= timings.ttfb >= 0
+
+
+async def test_fetch_sends_user_agent_and_headers(aiohttp_server: Any, loopback_guard: Guard) -> None:
+    seen: dict[str, str] = {}
+
+    async def echo(request: web.Request) -> web.Response:
+        seen.update(request.headers)
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/", echo)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    await fetch_all([url_of(server, "/")], FetchOptions(headers={"X-Probe": "1"}), guard=loopback_guard)
+    assert seen["User-Agent"].startswith("fanfetch/")
+    assert seen["X-Probe"] == "1"
+    assert "Cookie" not in seen
+
+
+async def test_fetch_spaces_requests_when_per_host_interval_is_set(origin: TestServer, loopback_guard: Guard) -> None:
+    urls = [url_of(origin, f"/bytes/1?i={i}") for i in range(4)]
+    response = await fetch_all(urls, FetchOptions(per_host_interval=0.2), guard=loopback_guard)
+    assert response.summary.ok == 4
+    # four starts spaced by 0.2 s cannot finish sooner than 0.6 s
+    assert response.summary.elapsed_ms >= 590

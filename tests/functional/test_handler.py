@@ -1,0 +1,192 @@
+"""lambda_handler end to end for every event source in events/, against a loopback origin in a thread."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+import pytest
+
+from fanfetch.handler import lambda_handler
+from tests.conftest import FakeContext, ThreadedOrigin, load_event
+
+pytestmark = pytest.mark.usefixtures("open_loopback")
+
+
+def _body(response: dict[str, Any]) -> dict[str, Any]:
+    headers = response.get("headers") or {k: v[0] for k, v in response["multiValueHeaders"].items()}
+    assert headers["Content-Type"].startswith("application/json")
+    body: dict[str, Any] = json.loads(response["body"])
+    return body
+
+
+def _api_post(payload: object, **changes: Any) -> dict[str, Any]:
+    event = load_event("api-post.json")
+    event["body"] = payload if isinstance(payload, str) else json.dumps(payload)
+    event.update(changes)
+    return event
+
+
+def test_handler_fetches_when_invoked_directly(threaded_origin: ThreadedOrigin) -> None:
+    event = load_event("direct.json")
+    event["urls"] = [threaded_origin.url("/bytes/10"), threaded_origin.url("/status/404")]
+    response = lambda_handler(event, FakeContext())
+    assert [r["bytes"] for r in response["results"]] == [10, len("status 404")]
+    assert response["summary"] == {**response["summary"], "total": 2, "ok": 1, "failed": 1}
+    assert response["results"][1]["error"]["type"] == "http"
+
+
+def test_handler_fetches_when_event_is_a_schedule_with_input(threaded_origin: ThreadedOrigin) -> None:
+    event = load_event("schedule-input.json")
+    event["urls"] = [threaded_origin.url("/")]
+    response = lambda_handler(event, FakeContext())
+    assert response["summary"]["ok"] == 1
+
+
+def test_handler_uses_monitor_urls_when_event_is_a_raw_schedule(
+    threaded_origin: ThreadedOrigin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fanfetch.settings import get_settings
+
+    monkeypatch.setenv("MONITOR_URLS", f"{threaded_origin.url('/bytes/1')},\n{threaded_origin.url('/bytes/2')}")
+    get_settings.cache_clear()
+    response = lambda_handler(load_event("schedule.json"), FakeContext())
+    assert [r["bytes"] for r in response["results"]] == [1, 2]
+
+
+def test_handler_refuses_raw_schedule_when_monitor_urls_is_unset() -> None:
+    response = lambda_handler(load_event("schedule.json"), FakeContext())
+    assert response["error"]["type"] == "invalid_request"
+    assert "MONITOR_URLS" in response["error"]["message"]
+
+
+def test_handler_fetches_items_when_event_is_a_distributed_map_batch(threaded_origin: ThreadedOrigin) -> None:
+    event = load_event("batch.json")
+    event["Items"] = [threaded_origin.url("/bytes/3"), {"url": threaded_origin.url("/bytes/4"), "id": "row-2"}]
+    response = lambda_handler(event, FakeContext())
+    assert [r["bytes"] for r in response["results"]] == [3, 4]
+
+
+def test_handler_answers_json_when_api_v2_post(threaded_origin: ThreadedOrigin) -> None:
+    response = lambda_handler(_api_post({"urls": [threaded_origin.url("/bytes/5")]}), FakeContext())
+    assert response["statusCode"] == 200
+    assert _body(response)["results"][0]["bytes"] == 5
+
+
+def test_handler_decodes_base64_body_when_rest_v1_post(threaded_origin: ThreadedOrigin) -> None:
+    event = load_event("rest-post.json")
+    event["body"] = base64.b64encode(json.dumps({"urls": [threaded_origin.url("/bytes/6")]}).encode()).decode()
+    response = lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 200
+    assert _body(response)["results"][0]["bytes"] == 6
+
+
+def test_handler_reads_repeated_urls_when_api_v2_get(threaded_origin: ThreadedOrigin) -> None:
+    # Given two URLs, one with a comma that HTTP API's joined queryStringParameters would split
+    from urllib.parse import urlencode
+
+    urls = [threaded_origin.url("/bytes/7"), threaded_origin.url("/bytes/8?x=1,2")]
+    event = load_event("api-get.json")
+    event["rawQueryString"] = urlencode([("url", urls[0]), ("url", urls[1]), ("timeout", "5")])
+    event["queryStringParameters"] = {"url": ",".join(urls), "timeout": "5"}
+    response = lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 200
+    assert [r["url"] for r in _body(response)["results"]] == urls
+
+
+def test_handler_reads_multi_value_query_when_rest_v1_get(threaded_origin: ThreadedOrigin) -> None:
+    event = load_event("rest-post.json")
+    urls = [threaded_origin.url("/bytes/1"), threaded_origin.url("/bytes/2")]
+    event.update(httpMethod="GET", body=None, isBase64Encoded=False)
+    event["requestContext"]["httpMethod"] = "GET"
+    event["queryStringParameters"] = {"url": urls[1]}
+    event["multiValueQueryStringParameters"] = {"url": urls}
+    response = lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 200
+    assert [r["bytes"] for r in _body(response)["results"]] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("event_changes", "status", "names"),
+    [
+        ({"body": "{not json"}, 422, "body"),
+        ({"body": json.dumps({"urls": []})}, 422, "urls"),
+        ({"body": json.dumps({"urls": ["http://a/"], "options": {"timeout": -1}})}, 422, "options.timeout"),
+        ({"body": json.dumps({"urls": ["http://a/"], "options": {"nope": 1}})}, 422, "options.nope"),
+        ({"body": json.dumps({"urls": "http://a/"})}, 422, "urls"),
+        ({"body": "", "isBase64Encoded": False}, 422, "body"),
+        ({"body": "!!!not base64", "isBase64Encoded": True}, 400, "base64"),
+        ({"body": base64.b64encode(b"\xff\xfe").decode(), "isBase64Encoded": True}, 400, "UTF-8"),
+        ({"body": json.dumps({"urls": ["http://a/"] * 1001})}, 400, "MAX_URLS"),
+    ],
+)
+def test_handler_answers_4xx_naming_the_problem_when_api_input_is_bad(
+    event_changes: dict[str, Any], status: int, names: str
+) -> None:
+    event = _api_post({}, **event_changes)
+    response = lambda_handler(event, FakeContext())
+    assert response["statusCode"] == status
+    error = _body(response)["error"]
+    assert error["type"] == "invalid_request"
+    assert names in error["message"]
+
+
+def test_handler_answers_422_when_get_has_no_url() -> None:
+    event = load_event("api-get.json")
+    event["rawQueryString"] = ""
+    event.pop("queryStringParameters", None)
+    response = lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 422
+    assert "url" in _body(response)["error"]["message"]
+
+
+def test_handler_answers_404_json_when_route_is_unknown() -> None:
+    event = _api_post({"urls": ["http://a/"]})
+    event["rawPath"] = "/nope"
+    event["requestContext"]["http"]["path"] = "/nope"
+    response = lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 404
+    assert _body(response)["error"]["type"] == "not_found"
+
+
+def test_handler_returns_error_naming_fields_when_direct_input_is_bad() -> None:
+    response = lambda_handler(load_event("invalid.json"), FakeContext())
+    fields = {detail["field"] for detail in response["error"]["details"]}
+    assert fields == {"urls", "options.concurrency", "options.colour"}
+
+
+@pytest.mark.parametrize("event", [[1, 2], "urls", None, 7, {"hello": "world"}, {"Items": "x"}, {"Items": [3]}])
+def test_handler_returns_error_when_event_shape_is_unknown(event: Any) -> None:
+    response = lambda_handler(event, FakeContext())
+    assert response["error"]["type"] == "invalid_request"
+
+
+def test_handler_returns_partial_results_when_lambda_time_runs_out(threaded_origin: ThreadedOrigin) -> None:
+    # Given 2.5 s left in the invocation and URLs of which some hang
+    event = {
+        "urls": [threaded_origin.url("/bytes/1"), threaded_origin.url("/hang"), threaded_origin.url("/bytes/2")],
+        "options": {"timeout": 60},
+    }
+    started = time.monotonic()
+
+    # When the handler runs
+    response = lambda_handler(event, FakeContext(remaining_s=2.5))
+
+    # Then it returns before Lambda's deadline with the finished results and the hung one marked
+    assert time.monotonic() - started < 2.5
+    assert [r["ok"] for r in response["results"]] == [True, False, True]
+    assert response["results"][1]["error"]["type"] == "deadline"
+    assert response["summary"]["deadline_hit"] is True
+
+
+def test_handler_caps_api_budget_at_api_gateway_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fanfetch.handler import fetch_budget
+    from fanfetch.settings import load_settings
+
+    settings = load_settings({"API_TIMEOUT_SECONDS": "29", "DEADLINE_MARGIN_SECONDS": "0.5"})
+    started = time.monotonic()
+    assert fetch_budget(FakeContext(remaining_s=900), settings, started, behind_api=True) == pytest.approx(28.5, abs=0.1)
+    assert fetch_budget(FakeContext(remaining_s=900), settings, started, behind_api=False) == pytest.approx(899.5, abs=0.1)
+    assert fetch_budget(FakeContext(remaining_s=0.2), settings, started, behind_api=False) == 0.0
