@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import ipaddress
-import threading
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-
 from fanfetch.guard import Guard
+
 from tools.origin import make_app
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
@@ -116,6 +118,24 @@ class ThreadedOrigin:
 def threaded_origin() -> Iterator[ThreadedOrigin]:
     with ThreadedOrigin() as server:
         yield server
+
+
+SAMPLE_URLS = ("https://example.com/", "https://example.org/a", "https://example.org/status")
+
+
+def retarget(name: str, origin: ThreadedOrigin) -> dict[str, Any]:
+    """An events/ file with its sample URLs pointed at a loopback origin, in every spelling the event uses."""
+    text = (EVENTS / name).read_text()
+    for index, sample in enumerate(SAMPLE_URLS):
+        target = origin.url(f"/bytes/{index + 11}")
+        text = text.replace(sample, target).replace(quote(sample, safe=""), quote(target, safe=""))
+    event: dict[str, Any] = json.loads(text)
+    if event.get("isBase64Encoded") and event.get("body"):
+        body = base64.b64decode(event["body"]).decode()
+        for index, sample in enumerate(SAMPLE_URLS):
+            body = body.replace(sample, origin.url(f"/bytes/{index + 11}"))
+        event["body"] = base64.b64encode(body.encode()).decode()
+    return event
 
 
 def url_of(server: TestServer, path: str) -> str:

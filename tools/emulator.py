@@ -67,7 +67,8 @@ class RuntimeEmulator:
             **(env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the emulator; closed in __exit__
+        self._final_log = ""
 
     def __enter__(self) -> RuntimeEmulator:
         command = [
@@ -104,7 +105,9 @@ class RuntimeEmulator:
             return json.loads(response.read())
 
     def logs(self) -> str:
-        """What the emulator and the function wrote so far (the function's structured logs among it)."""
+        """What the emulator and the function wrote (the function's structured logs among it)."""
+        if self._log.closed:
+            return self._final_log
         self._log.seek(0)
         return self._log.read().decode(errors="replace")
 
@@ -117,3 +120,6 @@ class RuntimeEmulator:
                 self.process.kill()
                 self.process.wait()
             self.process = None
+        if not self._log.closed:
+            self._final_log = self.logs()
+            self._log.close()

@@ -23,7 +23,10 @@ from fanfetch.sources import InvalidRequest, Source, check_limits, http_body, in
 # The route functions call back into the handler to run the fetch, so the routes stay free of runtime details.
 RunFetch = Callable[[FetchRequest], dict[str, Any]]
 
-def _error(status: int, message: str, details: list[dict[str, Any]] | None = None, kind: str = "invalid_request") -> Response[Any]:
+
+def _error(
+    status: int, message: str, details: list[dict[str, Any]] | None = None, kind: str = "invalid_request"
+) -> Response[Any]:
     error: dict[str, Any] = {"type": kind, "message": message}
     if details:
         error["details"] = details

@@ -11,10 +11,10 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-
 from fanfetch.engine import fetch_all
 from fanfetch.guard import Guard
 from fanfetch.models import FetchOptions
+
 from tests.conftest import url_of
 
 
@@ -206,7 +206,9 @@ async def test_fetch_fails_redirects_when_looping_or_too_long(origin: TestServer
 
 async def test_fetch_falls_back_to_get_when_head_is_refused(origin: TestServer, loopback_guard: Guard) -> None:
     response = await fetch_all(
-        [url_of(origin, "/head-refused"), url_of(origin, "/bytes/10")], FetchOptions(method="HEAD"), guard=loopback_guard
+        [url_of(origin, "/head-refused"), url_of(origin, "/bytes/10")],
+        FetchOptions(method="HEAD"),
+        guard=loopback_guard,
     )
     refused, plain = response.results
     assert refused.ok and refused.status == 200 and refused.bytes == len("GET only")

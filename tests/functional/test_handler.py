@@ -8,8 +8,8 @@ import time
 from typing import Any
 
 import pytest
-
 from fanfetch.handler import lambda_handler
+
 from tests.conftest import FakeContext, ThreadedOrigin, load_event
 
 pytestmark = pytest.mark.usefixtures("open_loopback")
@@ -187,6 +187,10 @@ def test_handler_caps_api_budget_at_api_gateway_limit(monkeypatch: pytest.Monkey
 
     settings = load_settings({"API_TIMEOUT_SECONDS": "29", "DEADLINE_MARGIN_SECONDS": "0.5"})
     started = time.monotonic()
-    assert fetch_budget(FakeContext(remaining_s=900), settings, started, behind_api=True) == pytest.approx(28.5, abs=0.1)
-    assert fetch_budget(FakeContext(remaining_s=900), settings, started, behind_api=False) == pytest.approx(899.5, abs=0.1)
+    assert fetch_budget(FakeContext(remaining_s=900), settings, started, behind_api=True) == pytest.approx(
+        28.5, abs=0.1
+    )
+    assert fetch_budget(FakeContext(remaining_s=900), settings, started, behind_api=False) == pytest.approx(
+        899.5, abs=0.1
+    )
     assert fetch_budget(FakeContext(remaining_s=0.2), settings, started, behind_api=False) == 0.0

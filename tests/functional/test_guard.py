@@ -1,0 +1,133 @@
+"""SSRF defences through the real engine: servers on 127.0.0.1 and 127.0.0.2 that count every connection."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from fanfetch.engine import fetch_all
+from fanfetch.guard import Guard
+from fanfetch.models import FetchOptions
+
+ALL_PORTS = [(1, 65535)]
+
+
+class CountingServer:
+    """An origin on a given loopback address that records each connection it accepts."""
+
+    def __init__(self, server: TestServer, connections: list[str]) -> None:
+        self.server = server
+        self.connections = connections
+
+    def url(self, path: str = "/") -> str:
+        return f"http://{self.server.host}:{self.server.port}{path}"
+
+
+async def _counting(aiohttp_server: Any, host: str) -> CountingServer:
+    connections: list[str] = []
+
+    async def hello(request: web.Request) -> web.Response:
+        connections.append(request.path)
+        return web.Response(text="hello")
+
+    async def redirect(request: web.Request) -> web.Response:
+        connections.append(request.path)
+        raise web.HTTPFound(request.query["to"])
+
+    app = web.Application()
+    app.router.add_get("/", hello)
+    app.router.add_get("/go", redirect)
+    return CountingServer(await aiohttp_server(app, host=host), connections)
+
+
+@pytest.fixture
+async def public(aiohttp_server: Any) -> CountingServer:
+    """Stands in for a public host: the guards below list 127.0.0.1/32 as allowed."""
+    return await _counting(aiohttp_server, "127.0.0.1")
+
+
+@pytest.fixture
+async def private(aiohttp_server: Any) -> CountingServer:
+    """Stands in for an internal host on 127.0.0.2 (the whole of 127/8 is loopback on Linux)."""
+    return await _counting(aiohttp_server, "127.0.0.2")
+
+
+def _guard(*cidrs: str) -> Guard:
+    return Guard([ipaddress.ip_network(cidr) for cidr in cidrs], ALL_PORTS)
+
+
+async def test_redirect_to_private_is_blocked_before_connecting(
+    public: CountingServer, private: CountingServer
+) -> None:
+    # Given public -> private -> public
+    back_to_public = public.url("/")
+    via_private = private.url(f"/go?to={back_to_public}")
+    start = public.url(f"/go?to={via_private}")
+
+    # When fetched with only the public network allowed
+    response = await fetch_all([start], guard=_guard("127.0.0.1/32"))
+
+    # Then the private hop is refused and never contacted, and the chain stops there
+    (result,) = response.results
+    assert result.error is not None and result.error.type == "blocked"
+    assert "127.0.0.2" in result.error.message
+    assert private.connections == []
+    assert public.connections == ["/go"]
+    assert [hop.status for hop in result.redirects] == [302]
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    ["127.0.0.1", "localhost", "2130706433", "0x7f.1", "0177.0.0.1", "127.1", "[::ffff:127.0.0.1]", "[::1]"],
+)
+async def test_loopback_spellings_are_blocked_when_no_network_is_allowed(public: CountingServer, spelling: str) -> None:
+    url = f"http://{spelling}:{public.server.port}/"
+    response = await fetch_all([url], guard=_guard())
+    (result,) = response.results
+    assert result.error is not None and result.error.type == "blocked", result.error
+    assert public.connections == []
+
+
+async def test_redirect_to_ipv6_loopback_is_blocked(public: CountingServer) -> None:
+    response = await fetch_all([public.url("/go?to=http://[::1]/")], guard=_guard("127.0.0.1/32"))
+    (result,) = response.results
+    assert result.error is not None and result.error.type == "blocked"
+
+
+async def test_allowed_networks_open_exactly_what_they_list(public: CountingServer, private: CountingServer) -> None:
+    response = await fetch_all([private.url(), public.url()], guard=_guard("127.0.0.2/32"))
+    opened, refused = response.results
+    assert opened.ok
+    assert refused.error is not None and refused.error.type == "blocked"
+    assert private.connections == ["/"]
+    assert public.connections == []
+
+
+async def test_ports_outside_allow_list_are_blocked(public: CountingServer) -> None:
+    guard = Guard([ipaddress.ip_network("127.0.0.1/32")])  # default ports 80 and 443
+    response = await fetch_all([public.url()], guard=guard)
+    (result,) = response.results
+    assert result.error is not None and result.error.type == "blocked" and "ALLOWED_PORTS" in result.error.message
+    assert public.connections == []
+
+
+async def test_proxy_environment_is_ignored(
+    public: CountingServer, private: CountingServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A proxy on the private address would see the request if the environment were trusted.
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(name, private.url())
+    response = await fetch_all([public.url()], guard=_guard("127.0.0.1/32"))
+    assert response.results[0].ok
+    assert private.connections == []
+
+
+async def test_name_resolving_to_loopback_is_blocked_with_the_address_in_the_reason(public: CountingServer) -> None:
+    assert "127.0.0.1" in {info[4][0] for info in socket.getaddrinfo("localhost", None)}
+    response = await fetch_all([f"http://localhost:{public.server.port}/"], FetchOptions(retries=0), guard=_guard())
+    message = response.results[0].error.message if response.results[0].error else ""
+    assert "localhost resolves to" in message
