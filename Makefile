@@ -6,7 +6,8 @@ VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 PY := $(BIN)/python
 # The Lambda runtime's Python; on machines with pyenv it may not be on PATH.
-PYTHON313 ?= $(shell command -v python3.13 2>/dev/null || ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | tail -n 1)
+PYTHON313 ?= $(shell for p in python3.13 $$(ls -d $$HOME/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null); do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null && { command -v "$$p"; break; }; done)
 # Builds that run here (emulator, smoke tests, benchmarks) must match this machine; deploys use the template default.
 LOCAL_ARCH := $(if $(filter aarch64 arm64,$(shell uname -m)),arm64,x86_64)
 BUILD_DIR := .aws-sam/build/FanfetchFunction
