@@ -101,6 +101,14 @@ def _raw_query(event: Mapping[str, Any], source: Source) -> dict[str, list[str]]
     return {name: list(values) for name, values in (event.get("multiValueQueryStringParameters") or {}).items()}
 
 
+def _json_typed(headers: object, multi: bool = False) -> dict[str, Any]:
+    kept = (
+        {k: v for k, v in headers.items() if str(k).lower() != "content-type"} if isinstance(headers, Mapping) else {}
+    )
+    kept["content-type"] = ["application/json"] if multi else "application/json"
+    return kept
+
+
 def handle(
     event: Mapping[str, Any], context: LambdaContext, source: Source, settings: Settings, run: RunFetch
 ) -> dict[str, Any]:
@@ -116,7 +124,13 @@ def handle(
             "body": json.dumps(exc.as_body()),
             "isBase64Encoded": False,
         }
-    normalized = {**event, "body": body, "isBase64Encoded": False}
+    # /fetch takes JSON whatever the declared type (curl -d sends a form type): a body that is not JSON
+    # is then refused as such, rather than parsed as a form.
+    normalized = {**event, "body": body, "isBase64Encoded": False, "headers": _json_typed(event.get("headers"))}
+    if isinstance(event.get("multiValueHeaders"), Mapping):
+        normalized["multiValueHeaders"] = {
+            **_json_typed(event["multiValueHeaders"], multi=True),
+        }
     resolver.append_context(settings=settings, run=run, query=_raw_query(event, source))
     try:
         return resolver.resolve(normalized, context)
