@@ -1,5 +1,6 @@
-"""`make serve`: a local HTTP endpoint that turns requests into API Gateway HTTP API (v2) events, as `sam local start-api`
-does, and answers with what lambda_handler returns. Binds 127.0.0.1 only.
+"""`make serve`: a local HTTP endpoint that turns requests into API Gateway HTTP API (v2) events.
+
+It answers with what lambda_handler returns, as `sam local start-api` does, without Docker. Binds 127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 
-from fanfetch.handler import lambda_handler  # noqa: E402  (after the path above, like the Lambda task root)
+from fanfetch.handler import lambda_handler  # after the path above, like the Lambda task root
 
 API_TIMEOUT_S = 29.0
 
