@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import hashlib
+import logging
 import random
 import ssl
 import zlib
@@ -29,6 +30,8 @@ from fanfetch.models import (
     TlsInfo,
     UrlResult,
 )
+
+logger = logging.getLogger(__name__)
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -56,7 +59,7 @@ _current_timing: contextvars.ContextVar[_Clock | None] = contextvars.ContextVar(
 class _Clock:
     """Monotonic marks of one request; milliseconds are derived when the result is built."""
 
-    __slots__ = ("conn_end", "conn_start", "dns_end", "dns_start", "headers", "start", "tls_start")
+    __slots__ = ("conn_end", "conn_start", "dns_end", "dns_start", "headers", "ssl_object", "start", "tls_start")
 
     def __init__(self) -> None:
         self.reset(0.0)
@@ -64,6 +67,7 @@ class _Clock:
     def reset(self, start: float) -> None:
         self.start = start
         self.dns_start = self.dns_end = self.conn_start = self.tls_start = self.conn_end = self.headers = 0.0
+        self.ssl_object: ssl.SSLObject | None = None
 
     def timings(self, end: float) -> Timings:
         def span(a: float, b: float) -> float | None:
@@ -80,13 +84,16 @@ class _Clock:
 
 
 class _TimedSSLContext(ssl.SSLContext):
-    """Marks when the TCP connection is up and the TLS handshake begins (aiohttp traces only the sum)."""
+    """Marks when the TCP connection is up and the TLS handshake begins (aiohttp traces only the sum),
+    and keeps the connection's SSL object, whose certificate outlives aiohttp's hold on the connection."""
 
     def wrap_bio(self, *args: Any, **kwargs: Any) -> ssl.SSLObject:
+        ssl_object = super().wrap_bio(*args, **kwargs)
         clock = _current_timing.get()
         if clock is not None:
             clock.tls_start = asyncio.get_running_loop().time()
-        return super().wrap_bio(*args, **kwargs)
+            clock.ssl_object = ssl_object
+        return ssl_object
 
 
 def _trace_config() -> TraceConfig:
@@ -107,9 +114,21 @@ def _trace_config() -> TraceConfig:
     return config
 
 
-def _ssl_context() -> ssl.SSLContext:
+def make_ssl_context(cadata: str | None = None) -> ssl.SSLContext:
+    """The verifying client context, with the system roots or, for tests and private PKI, the given PEM CAs."""
     context = _TimedSSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.load_default_certs()
+    if cadata is None:
+        context.load_default_certs()
+    else:
+        context.load_verify_locations(cadata=cadata)
+    return context
+
+
+def _unverified_context() -> ssl.SSLContext:
+    """Only for reading a certificate that already failed verification; nothing is fetched through it."""
+    context = _TimedSSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
     return context
 
 
@@ -161,18 +180,16 @@ def _retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
-def _tls_info(response: aiohttp.ClientResponse) -> TlsInfo | None:
-    connection = response.connection
-    transport = connection.transport if connection is not None else None
-    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
-    if ssl_object is None:
-        return None
+def _tls_info(ssl_object: ssl.SSLObject) -> TlsInfo:
     info = TlsInfo(version=ssl_object.version())
     cert = ssl_object.getpeercert()
     if cert:
         not_after = datetime.fromtimestamp(ssl.cert_time_to_seconds(str(cert["notAfter"])), UTC)
         _set_expiry(info, not_after)
-        issuer = dict(pair for rdn in cert.get("issuer", ()) for pair in rdn)
+        issuer: dict[str, str] = {}
+        rdns: Any = cert.get("issuer", ())  # ((("organizationName", "..."),), ...)
+        for rdn in rdns:
+            issuer.update((str(name), str(value)) for name, value in rdn)
         info.issuer = issuer.get("organizationName") or issuer.get("commonName")
     return info
 
@@ -227,6 +244,7 @@ class Fetcher:
         self.deadline = deadline
         self.loop = asyncio.get_running_loop()
         self._next_slot: dict[str, float] = {}
+        self._tls_by_origin: dict[tuple[str | None, int | None], TlsInfo] = {}
         self._headers = {"User-Agent": options.user_agent, "Accept-Encoding": "gzip, deflate", **options.headers}
 
     async def fetch(self, raw_url: str) -> UrlResult:
@@ -317,10 +335,10 @@ class Fetcher:
                 if method == "HEAD" and status in (405, 501):
                     method = "GET"  # the server refuses HEAD: ask again for the real thing
                     continue
-                await self._record(response, result, method)
+                await self._record(response, result, method, clock)
                 return
 
-    async def _record(self, response: aiohttp.ClientResponse, result: UrlResult, method: str) -> None:
+    async def _record(self, response: aiohttp.ClientResponse, result: UrlResult, method: str, clock: _Clock) -> None:
         headers = response.headers
         result.status = response.status
         result.final_url = str(response.url)
@@ -329,7 +347,10 @@ class Fetcher:
         result.content_length = int(length) if length and length.isdigit() else None
         result.headers = {name: headers[name] for name in RESULT_HEADERS if name in headers}
         if response.url.scheme == "https":
-            result.tls = _tls_info(response)
+            origin = (response.url.host, response.url.port)
+            if clock.ssl_object is not None:  # a new connection; a reused one keeps the facts of its handshake
+                self._tls_by_origin[origin] = _tls_info(clock.ssl_object)
+            result.tls = self._tls_by_origin.get(origin)
         low, high = self.options.ok_status
         if not low <= response.status <= high:
             result.error = FetchError("http", f"status {response.status} is outside {low}-{high}")
@@ -385,26 +406,28 @@ class Fetcher:
             await asyncio.sleep(slot - now)
 
     async def _certificate_after_failure(self, url: URL, result: UrlResult) -> None:
-        """Reads the certificate that failed verification, so its expiry is still reported."""
+        """Reads the certificate that failed verification, without trusting it, so its expiry is still reported."""
         if url.scheme != "https":
             return
+        clock = _Clock()
+        token = _current_timing.set(clock)
         try:
             async with asyncio.timeout_at(min(self.loop.time() + self.options.connect_timeout, self.deadline)):
-                async with self.session.request(
-                    "HEAD", url, allow_redirects=False, ssl=False, headers=self._headers
-                ) as response:
-                    transport = response.connection.transport if response.connection else None
-                    ssl_object = transport.get_extra_info("ssl_object") if transport else None
-                    der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
-                    version = ssl_object.version() if ssl_object else None
-        except Exception:  # noqa: BLE001 - best effort: the TLS error itself is already recorded
-            return
+                response = await self.session.request(
+                    "HEAD", url, allow_redirects=False, ssl=_unverified_context(), headers=self._headers
+                )
+                response.close()  # only the handshake was wanted
+        except Exception as exc:  # noqa: BLE001 - best effort: the TLS error itself is already recorded
+            logger.debug("certificate not readable after TLS failure", extra={"url": str(url), "reason": str(exc)})
+        finally:
+            _current_timing.reset(token)
+        der = clock.ssl_object.getpeercert(binary_form=True) if clock.ssl_object is not None else None
         if not der:
             return
         from cryptography import x509  # only on this rare path: it is heavy to import
 
         certificate = x509.load_der_x509_certificate(der)
-        info = TlsInfo(version=version)
+        info = TlsInfo(version=clock.ssl_object.version() if clock.ssl_object else None)
         _set_expiry(info, certificate.not_valid_after_utc)
         names = certificate.issuer.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME) or (
             certificate.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
@@ -432,7 +455,7 @@ async def fetch_all(
     started = loop.time()
     deadline = started + (budget if budget is not None else 365 * 86400)
     results: list[UrlResult | None] = [None] * len(urls)
-    verify_context = ssl_context or _ssl_context()
+    verify_context = ssl_context or make_ssl_context()
     connector = TCPConnector(
         limit=options.concurrency,
         limit_per_host=options.per_host,

@@ -1,0 +1,100 @@
+"""TLS facts and failures against loopback HTTPS origins with locally made certificates (trustme)."""
+
+from __future__ import annotations
+
+import ssl
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import trustme
+from aiohttp.test_utils import TestServer
+from fanfetch.engine import fetch_all, make_ssl_context
+from fanfetch.guard import Guard
+
+from tools.origin import make_app
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA(organization_name="fanfetch test CA")
+
+
+async def _https_origin(aiohttp_server: Any, cert: trustme.LeafCert) -> TestServer:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    server: TestServer = await aiohttp_server(make_app(), host="127.0.0.1", ssl=context)
+    return server
+
+
+def _url(server: TestServer, host: str, path: str) -> str:
+    return f"https://{host}:{server.port}{path}"
+
+
+async def test_tls_facts_are_reported_when_certificate_is_valid(
+    aiohttp_server: Any, ca: trustme.CA, loopback_guard: Guard
+) -> None:
+    not_after = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
+    server = await _https_origin(aiohttp_server, ca.issue_cert("localhost", not_after=not_after))
+    response = await fetch_all(
+        [_url(server, "localhost", "/bytes/10")],
+        guard=loopback_guard,
+        ssl_context=make_ssl_context(ca.cert_pem.bytes().decode()),
+    )
+    (result,) = response.results
+    assert result.ok, result.error
+    assert result.tls is not None
+    assert result.tls.version in ("TLSv1.2", "TLSv1.3")
+    assert result.tls.issuer == "fanfetch test CA"
+    assert result.tls.days_left is not None and 29 < result.tls.days_left <= 30
+    assert result.tls.not_after == not_after.isoformat().replace("+00:00", "Z")
+    assert result.timings.tls is not None and result.timings.connect is not None
+
+
+async def test_tls_error_keeps_expiry_when_certificate_has_expired(
+    aiohttp_server: Any, ca: trustme.CA, loopback_guard: Guard
+) -> None:
+    expired = datetime.now(UTC) - timedelta(days=2)
+    server = await _https_origin(
+        aiohttp_server, ca.issue_cert("localhost", not_before=expired - timedelta(days=90), not_after=expired)
+    )
+    response = await fetch_all(
+        [_url(server, "localhost", "/bytes/10")],
+        guard=loopback_guard,
+        ssl_context=make_ssl_context(ca.cert_pem.bytes().decode()),
+    )
+    (result,) = response.results
+    assert result.error is not None and result.error.type == "tls"
+    assert "expired" in result.error.message
+    assert result.tls is not None and result.tls.days_left is not None and -3 < result.tls.days_left < -1
+    assert result.tls.issuer == "fanfetch test CA"
+    assert result.attempts == 1  # a certificate problem is not retried
+
+
+async def test_tls_error_names_the_reason_when_issuer_is_unknown(
+    aiohttp_server: Any, ca: trustme.CA, loopback_guard: Guard
+) -> None:
+    server = await _https_origin(aiohttp_server, ca.issue_cert("localhost"))
+    response = await fetch_all(
+        [_url(server, "localhost", "/")],
+        guard=loopback_guard,
+        ssl_context=make_ssl_context(trustme.CA().cert_pem.bytes().decode()),
+    )
+    (result,) = response.results
+    assert result.error is not None and result.error.type == "tls"
+    assert "unable to get local issuer certificate" in result.error.message
+    assert result.tls is not None and result.tls.days_left is not None and result.tls.days_left > 300
+
+
+async def test_tls_error_when_hostname_does_not_match(
+    aiohttp_server: Any, ca: trustme.CA, loopback_guard: Guard
+) -> None:
+    server = await _https_origin(aiohttp_server, ca.issue_cert("other.example"))
+    response = await fetch_all(
+        [_url(server, "localhost", "/")],
+        guard=loopback_guard,
+        ssl_context=make_ssl_context(ca.cert_pem.bytes().decode()),
+    )
+    (result,) = response.results
+    assert result.error is not None and result.error.type == "tls"
+    assert "localhost" in result.error.message
