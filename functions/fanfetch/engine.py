@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import hashlib
 import logging
 import random
 import ssl
 import zlib
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import SimpleNamespace
@@ -110,12 +113,15 @@ def _trace_config() -> TraceConfig:
     config.on_dns_resolvehost_end.append(mark("dns_end"))
     config.on_connection_create_start.append(mark("conn_start"))
     config.on_connection_create_end.append(mark("conn_end"))
-    config.on_request_end.append(mark("headers"))
     return config
 
 
+@cache
 def make_ssl_context(cadata: str | None = None) -> ssl.SSLContext:
-    """The verifying client context, with the system roots or, for tests and private PKI, the given PEM CAs."""
+    """The verifying client context, with the system roots or, for tests and private PKI, the given PEM CAs.
+
+    Cached: loading the roots takes tens of milliseconds, and a context is safe to share across event loops.
+    """
     context = _TimedSSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if cadata is None:
         context.load_default_certs()
@@ -245,7 +251,6 @@ class Fetcher:
         self.loop = asyncio.get_running_loop()
         self._next_slot: dict[str, float] = {}
         self._tls_by_origin: dict[tuple[str | None, int | None], TlsInfo] = {}
-        self._headers = {"User-Agent": options.user_agent, "Accept-Encoding": "gzip, deflate", **options.headers}
 
     async def fetch(self, raw_url: str) -> UrlResult:
         started = self.loop.time()
@@ -253,7 +258,7 @@ class Fetcher:
             if len(raw_url) > MAX_URL_LENGTH:
                 raise InvalidTarget(f"URL is {len(raw_url)} characters; at most {MAX_URL_LENGTH} are allowed")
             url = URL(raw_url.strip())
-            self.guard.check_url(url)
+            self.guard.check_url(url)  # refused URLs fail here, without an attempt; hops are checked in _follow
         except (InvalidTarget, DestinationBlocked, ValueError) as exc:
             return UrlResult(url=raw_url, error=_classify(exc))
         attempts = 0
@@ -308,16 +313,16 @@ class Fetcher:
         seen = {url}
         result.redirects = []
         while True:
-            self.guard.check_url(url)
+            if result.redirects:  # the first hop was checked by fetch
+                self.guard.check_url(url)
             await self._polite(url)
             clock.reset(self.loop.time())  # timings describe the final hop
             token = _current_timing.set(clock)
             try:
-                response = await self.session.request(
-                    method, url, allow_redirects=False, headers=self._headers, trace_request_ctx=clock
-                )
+                response = await self.session.request(method, url, allow_redirects=False, trace_request_ctx=clock)
             finally:
                 _current_timing.reset(token)
+            clock.headers = self.loop.time()
             async with response:
                 status = response.status
                 if status in REDIRECT_STATUSES and "Location" in response.headers:
@@ -413,9 +418,7 @@ class Fetcher:
         token = _current_timing.set(clock)
         try:
             async with asyncio.timeout_at(min(self.loop.time() + self.options.connect_timeout, self.deadline)):
-                response = await self.session.request(
-                    "HEAD", url, allow_redirects=False, ssl=_unverified_context(), headers=self._headers
-                )
+                response = await self.session.request("HEAD", url, allow_redirects=False, ssl=_unverified_context())
                 response.close()  # only the handshake was wanted
         except Exception as exc:  # noqa: BLE001 - best effort: the TLS error itself is already recorded
             logger.debug("certificate not readable after TLS failure", extra={"url": str(url), "reason": str(exc)})
@@ -434,6 +437,22 @@ class Fetcher:
         )
         info.issuer = str(names[0].value) if names else certificate.issuer.rfc4514_string()
         result.tls = info
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Raise the young-generation GC threshold while fetching.
+
+    Each request leaves thousands of short-lived objects; at the default threshold the collector runs
+    every couple of requests and costs about a fifth of the client's CPU. Cycles are still collected,
+    only less often, and the setting is restored afterwards.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(max(previous[0], 50_000), *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 async def fetch_all(
@@ -455,12 +474,11 @@ async def fetch_all(
     started = loop.time()
     deadline = started + (budget if budget is not None else 365 * 86400)
     results: list[UrlResult | None] = [None] * len(urls)
-    verify_context = ssl_context or make_ssl_context()
     connector = TCPConnector(
         limit=options.concurrency,
         limit_per_host=options.per_host,
         resolver=GuardedResolver(guard),
-        ssl=verify_context,
+        ssl=ssl_context or make_ssl_context(),
         ttl_dns_cache=60,
     )
     session = ClientSession(
@@ -470,24 +488,29 @@ async def fetch_all(
         trust_env=False,  # proxy variables must not route around the guard
         cookie_jar=aiohttp.DummyCookieJar(),  # no state leaks from one URL to another
         trace_configs=[_trace_config()],
+        headers={"User-Agent": options.user_agent, "Accept-Encoding": "gzip, deflate", **options.headers},
     )
-    async with session:
-        fetcher = Fetcher(session, options, guard, deadline)
-        pending = iter(range(len(urls)))
+    with _fewer_collections():
+        async with session:
+            fetcher = Fetcher(session, options, guard, deadline)
+            pending = iter(range(len(urls)))
 
-        async def worker() -> None:
-            for index in pending:
-                if loop.time() >= deadline:
-                    return
-                results[index] = await fetcher.fetch(urls[index])
+            async def worker() -> None:
+                for index in pending:
+                    if loop.time() >= deadline:
+                        return
+                    results[index] = await fetcher.fetch(urls[index])
 
-        workers = [asyncio.ensure_future(worker()) for _ in range(min(options.concurrency, len(urls)))]
-        # Attempts end themselves at the deadline; the grace only covers a worker stuck past it.
-        _, stuck = await asyncio.wait(workers, timeout=max(0.0, deadline - loop.time()) + 0.25)
-        for task in stuck:
-            task.cancel()
-        await asyncio.gather(*stuck, return_exceptions=True)
+            workers = [asyncio.ensure_future(worker()) for _ in range(min(options.concurrency, len(urls)))]
+            # Attempts end themselves at the deadline; the grace only covers a worker stuck past it.
+            _, stuck = await asyncio.wait(workers, timeout=max(0.0, deadline - loop.time()) + 0.25)
+            for task in stuck:
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
+    return _response(urls, results, elapsed=loop.time() - started)
 
+
+def _response(urls: Sequence[str], results: list[UrlResult | None], elapsed: float) -> FetchResponse:
     finished = [
         result
         if result is not None
@@ -500,7 +523,7 @@ async def fetch_all(
         ok=ok,
         failed=len(finished) - ok,
         bytes=sum(result.bytes or 0 for result in finished),
-        elapsed_ms=round((loop.time() - started) * 1000, 3),
+        elapsed_ms=round(elapsed * 1000, 3),
         deadline_hit=any(r.error is not None and r.error.type == "deadline" for r in finished),
     )
     return FetchResponse(results=finished, summary=summary)

@@ -90,6 +90,7 @@ class Guard:
     ) -> None:
         self.allowed_networks = tuple(allowed_networks)
         self.allowed_ports = tuple(allowed_ports)
+        self._verdicts: dict[tuple[str, str | None, int | None], tuple[str, str] | None] = {}
 
     def refusal(self, ip: IPAddress) -> str | None:
         """Why an address is refused, or None when it may be connected to."""
@@ -117,19 +118,30 @@ class Guard:
 
     def check_url(self, url: URL) -> None:
         """Refuse a URL before any connection: scheme, host, port and IP-literal hosts."""
-        if url.scheme not in SCHEMES:
-            raise InvalidTarget(f"scheme {url.scheme!r} is not allowed: use http or https")
-        host = url.raw_host
-        if not host:
-            raise InvalidTarget("the URL has no host")
-        port = url.port
-        if port is None or not self.port_allowed(port):
-            raise DestinationBlocked(f"port {port} is not in ALLOWED_PORTS")
-        literal = parse_ip_literal(host)
-        if literal is not None:
-            reason = self.refusal(literal)
-            if reason:
-                raise DestinationBlocked(reason)
+        verdict = self._verdict(url.scheme, url.raw_host, url.port)
+        if verdict is not None:
+            kind, reason = verdict
+            raise InvalidTarget(reason) if kind == "invalid" else DestinationBlocked(reason)
+
+    def _verdict(self, scheme: str, host: str | None, port: int | None) -> tuple[str, str] | None:
+        # Thousands of URLs share a few origins: decide once per (scheme, host, port).
+        key = (scheme, host, port)
+        if key in self._verdicts:
+            return self._verdicts[key]
+        verdict: tuple[str, str] | None = None
+        literal = parse_ip_literal(host) if host else None
+        reason = self.refusal(literal) if literal is not None else None
+        if scheme not in SCHEMES:
+            verdict = ("invalid", f"scheme {scheme!r} is not allowed: use http or https")
+        elif not host:
+            verdict = ("invalid", "the URL has no host")
+        elif port is None or not self.port_allowed(port):
+            verdict = ("blocked", f"port {port} is not in ALLOWED_PORTS")
+        elif reason:
+            verdict = ("blocked", reason)
+        if len(self._verdicts) < 10_000:
+            self._verdicts[key] = verdict
+        return verdict
 
     def check_resolved(self, host: str, addresses: Iterable[str]) -> None:
         for address in addresses:

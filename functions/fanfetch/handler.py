@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Mapping
-from typing import Any
-
-from aws_lambda_powertools.utilities.typing import LambdaContext
+from typing import TYPE_CHECKING, Any
 
 from fanfetch.engine import fetch_all
 from fanfetch.guard import Guard
@@ -15,6 +13,9 @@ from fanfetch.models import FetchRequest, dump_response
 from fanfetch.observability import logger
 from fanfetch.settings import Settings, get_settings
 from fanfetch.sources import InvalidRequest, Source, detect, to_request
+
+if TYPE_CHECKING:  # only a type: importing it at run time costs cold-start time
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 API_SOURCES = (Source.API_V1, Source.API_V2)
 
