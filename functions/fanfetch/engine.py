@@ -12,9 +12,9 @@ import ssl
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import cache
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from functools import cache
 from types import SimpleNamespace
 from typing import Any
 
