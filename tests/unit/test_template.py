@@ -50,10 +50,44 @@ def test_template_sets_only_environment_variables_that_settings_reads() -> None:
     assert ours <= set(Settings.model_fields)
 
 
+def _resources(kind: str) -> dict[str, Any]:
+    return {name: r for name, r in TEMPLATE["Resources"].items() if r["Type"] == kind}
+
+
 def test_template_routes_post_and_get_fetch_through_the_http_api() -> None:
-    events = _function()["Events"]
-    routes = {(e["Properties"]["Path"], e["Properties"]["Method"]) for e in events.values() if e["Type"] == "HttpApi"}
-    assert {("/fetch", "POST"), ("/fetch", "GET")} <= routes
+    routes = {r["Properties"]["RouteKey"] for r in _resources("AWS::ApiGatewayV2::Route").values()}
+    assert {"POST /fetch", "GET /fetch"} <= routes
+    (integration,) = _resources("AWS::ApiGatewayV2::Integration").values()
+    assert integration["Properties"]["PayloadFormatVersion"] == "2.0"
+    assert integration["Properties"]["IntegrationUri"] == {"Fn::GetAtt": ["FanfetchFunction", "Arn"]}
+
+
+def test_template_routes_require_iam_unless_jwt_is_chosen() -> None:
+    assert TEMPLATE["Parameters"]["ApiAuth"]["Default"] == "IAM"
+    assert TEMPLATE["Conditions"]["UseJwt"] == {"Fn::Equals": [{"Ref": "ApiAuth"}, "JWT"]}
+    for route in _resources("AWS::ApiGatewayV2::Route").values():
+        assert route["Properties"]["AuthorizationType"] == {"Fn::If": ["UseJwt", "JWT", "AWS_IAM"]}
+        assert route["Properties"]["AuthorizerId"]["Fn::If"][0] == "UseJwt"
+    (authorizer,) = _resources("AWS::ApiGatewayV2::Authorizer").values()
+    assert authorizer["Condition"] == "UseJwt"
+
+
+def test_template_throttles_the_api_and_bounds_concurrency() -> None:
+    (stage,) = _resources("AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["DefaultRouteSettings"]
+    assert settings == {"ThrottlingRateLimit": {"Ref": "ApiRateLimit"}, "ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"}}
+    assert _function()["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
+
+
+def test_template_role_allows_only_own_logs_and_traces() -> None:
+    role = TEMPLATE["Resources"]["FanfetchRole"]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+    actions = {action for statement in statements for action in statement["Action"]}
+    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    (logs,) = [s for s in statements if "logs:PutLogEvents" in s["Action"]]
+    assert "/aws/lambda/${AWS::StackName}-fetch:*" in logs["Resource"]["Fn::Sub"]
+    assert _function()["Role"] == {"Fn::GetAtt": ["FanfetchRole", "Arn"]}
 
 
 def test_template_schedule_is_disabled_by_default() -> None:
@@ -66,10 +100,9 @@ def test_template_outputs_api_url_and_function_arn() -> None:
     assert {"FetchApiUrl", "FanfetchFunctionArn"} <= set(TEMPLATE["Outputs"])
 
 
-def test_template_transforms_with_iam_on_every_route() -> None:
+def test_template_transforms_without_sam_adding_permissions() -> None:
     resources = _transformed()["Resources"]
-    api = resources["FetchApi"]["Properties"]["Body"]
-    operations = [op for path in api["paths"].values() for op in path.values()]
-    assert operations and all(op["security"] == [{"AWS_IAM": []}] for op in operations)
-    stage = resources["FetchApiApiGatewayDefaultStage"]["Properties"]
-    assert stage["DefaultRouteSettings"]["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
+    assert resources["FanfetchFunction"]["Properties"]["Role"] == {"Fn::GetAtt": ["FanfetchRole", "Arn"]}
+    generated_roles = [name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role" and name != "FanfetchRole"]
+    assert generated_roles == []
+    assert resources["FanfetchFunctionMonitor"]["Properties"]["State"] == {"Ref": "MonitorState"}
