@@ -63,6 +63,7 @@ def to_event(request: web.Request, body: bytes) -> dict[str, Any]:
             "accountId": "123456789012",
             "apiId": "local",
             "domainName": request.host,
+            "domainPrefix": request.host.split(".", 1)[0],
             "http": {
                 "method": request.method,
                 "path": request.path,
@@ -117,7 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=3000)
     args = parser.parse_args()
-    print(f"POST/GET http://127.0.0.1:{args.port}/fetch  (OpenAPI: /openapi?format=json)")
+    print(f"POST/GET http://127.0.0.1:{args.port}/fetch  (OpenAPI: /openapi)")
     web.run_app(make_app(), host="127.0.0.1", port=args.port, access_log=None, print=None)
 
 

@@ -14,11 +14,22 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatew
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, APIGatewayProxyEventV2Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
-from fanfetch.models import FetchRequest
+from fanfetch import __version__
+from fanfetch.models import ErrorResponse, FetchRequest, FetchResponse
 from fanfetch.settings import Settings
-from fanfetch.sources import InvalidRequest, Source, check_limits, http_body, invalid_from, query_request
+from fanfetch.sources import (
+    InvalidRequest,
+    Source,
+    check_limits,
+    http_body,
+    invalid_from,
+    query_request,
+    validation_details,
+)
 
 # The route functions call back into the handler to run the fetch, so the routes stay free of runtime details.
 RunFetch = Callable[[FetchRequest], dict[str, Any]]
@@ -49,23 +60,42 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     return details
 
 
+def _json(description: str, model: type) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"model": model}}}
+
+
+ROUTES = {"/fetch": "GET, POST", "/openapi": "GET"}
+RESPONSES: dict[int, Any] = {
+    200: _json("One result per URL, in input order; failed URLs are results too", FetchResponse),
+    400: _json("The request breaks a limit or cannot be decoded", ErrorResponse),
+    413: _json("The body is larger than MAX_BODY_BYTES", ErrorResponse),
+    422: _json("The request does not match the schema; details name each field", ErrorResponse),
+}
+
+
 def _build(resolver: ApiGatewayResolver) -> ApiGatewayResolver:
     """The same routes on a v1 or v2 resolver; `handle` puts settings, the fetch runner and the raw query in context."""
 
-    @resolver.post("/fetch", summary="Fetch the URLs in the JSON body")
+    @resolver.post("/fetch", summary="Fetch the URLs in the JSON body", responses=RESPONSES)
     def post_fetch(request: Annotated[FetchRequest, Body()]) -> dict[str, Any]:
         check_limits(request, resolver.context["settings"])
         run: RunFetch = resolver.context["run"]
         return run(request)
 
-    @resolver.get("/fetch", summary="Fetch the URLs given as repeated `url` query parameters")
+    @resolver.get("/fetch", summary="Fetch the URLs given as repeated `url` query parameters", responses=RESPONSES)
     def get_fetch(url: Annotated[list[str], Query(description="A URL to fetch; repeat for more")]) -> dict[str, Any]:
         # Read from the raw query string: HTTP API joins repeated values with commas, which would split
         # URLs that contain one. Options may be given as further parameters, e.g. &timeout=5.
         run: RunFetch = resolver.context["run"]
         return run(query_request(resolver.context["query"], resolver.context["settings"]))
 
-    resolver.enable_swagger(path="/openapi", title="fanfetch", description="Fetch many URLs concurrently")
+    @resolver.get("/openapi", include_in_schema=False)
+    def openapi() -> Response[str]:
+        # The JSON document only: Powertools' Swagger UI page is 1.6 MB of HTML and assets.
+        schema = resolver.get_openapi_json_schema(
+            title="fanfetch", version=__version__, description="Fetch many URLs concurrently, one result per URL"
+        )
+        return Response(status_code=200, content_type="application/json", body=schema)
 
     @resolver.exception_handler(RequestValidationError)
     def invalid(exc: RequestValidationError) -> Response[Any]:
@@ -101,6 +131,40 @@ def _raw_query(event: Mapping[str, Any], source: Source) -> dict[str, list[str]]
     return {name: list(values) for name, values in (event.get("multiValueQueryStringParameters") or {}).items()}
 
 
+def _method_refusal(event: Mapping[str, Any], source: Source) -> dict[str, Any] | None:
+    """405 for a known path asked with another method (API Gateway would route only ours, a local server any)."""
+    http = event.get("requestContext", {}).get("http", {}) if source is Source.API_V2 else {}
+    method = http.get("method") if isinstance(http, Mapping) else None
+    path = event.get("rawPath") if source is Source.API_V2 else event.get("path")
+    if source is Source.API_V1:
+        method = event.get("httpMethod")
+    allowed = ROUTES.get(path) if isinstance(path, str) else None
+    if not allowed or not isinstance(method, str) or method.upper() in allowed.split(", "):
+        return None
+    body = {"error": {"type": "not_found", "message": f"method {method} not allowed here: use {allowed}"}}
+    return {
+        "statusCode": 405,
+        "headers": {"Content-Type": "application/json", "Allow": allowed},
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+    }
+
+
+def _envelope(event: Mapping[str, Any], source: Source) -> dict[str, Any]:
+    """The event's documented envelope fields, validated: what API Gateway would never send is refused,
+    and keys from the other payload version are dropped, before the resolver can trip over them."""
+    model = APIGatewayProxyEventV2Model if source is Source.API_V2 else APIGatewayProxyEventModel
+    try:
+        model.model_validate(event)
+    except ValidationError as exc:
+        details = validation_details(exc)
+        raise InvalidRequest(
+            f"malformed API Gateway event: {details[0]['field']}: {details[0]['message']}", details
+        ) from None
+    known = {field.alias or name for name, field in model.model_fields.items()}
+    return {key: value for key, value in event.items() if key in known}
+
+
 def _json_typed(headers: object, multi: bool = False) -> dict[str, Any]:
     kept = (
         {k: v for k, v in headers.items() if str(k).lower() != "content-type"} if isinstance(headers, Mapping) else {}
@@ -114,7 +178,11 @@ def handle(
 ) -> dict[str, Any]:
     """Answer one API Gateway event; every refusal is a JSON 4xx, never an exception."""
     resolver = resolver_for(source)
+    refusal = _method_refusal(event, source)
+    if refusal is not None:
+        return refusal
     try:
+        event = _envelope(event, source)
         # Powertools would raise on a bad base64 or non-UTF-8 body; refuse those here with a clear 400.
         body = http_body(event, settings)
     except InvalidRequest as exc:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator
 
 from fanfetch import __version__
 
@@ -27,45 +28,78 @@ ErrorType = Literal[
 ]
 
 
+def _whole_number(value: object) -> object:
+    # Strict mode refuses "5" and true for integers, and would refuse 5.0 too; JSON calls 5.0 an integer.
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+WHOLE = BeforeValidator(_whole_number)
+StatusCode = Annotated[int, Field(ge=100, le=599), WHOLE]
+# RFC 9110 field names are tokens; values may not carry line breaks or NUL (no header injection).
+HeaderName = Annotated[str, StringConstraints(pattern=r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$", max_length=256)]
+# Case-insensitive without inline flags, which JSON Schema regexes lack.
+RESERVED_HEADERS_PATTERN = (
+    "^("
+    + "|".join(
+        "".join(f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c) for c in name)
+        for name in ("host", "content-length", "transfer-encoding", "connection")
+    )
+    + ")$"
+)
+HeaderValue = Annotated[str, StringConstraints(pattern=r"^[^\r\n\x00]*$", max_length=8192)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: a JSON document means what it says ("5" is not 5, false is not 0). Query strings,
+    # where everything is text, are validated with strict=False (sources.query_request).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class FetchOptions(_Strict):
     """How to fetch; every field has a default, so `{}` is a valid value."""
 
-    concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] = 100
-    per_host: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] = 10
+    concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY), WHOLE] = 100
+    per_host: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY), WHOLE] = 10
     per_host_interval: Annotated[float, Field(ge=0, le=60)] = 0.0
     timeout: Annotated[float, Field(gt=0, le=900)] = 10.0
     connect_timeout: Annotated[float, Field(gt=0, le=900)] = 5.0
-    max_bytes: Annotated[int, Field(ge=0)] | None = None
-    max_redirects: Annotated[int, Field(ge=0, le=30)] = 10
-    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    max_bytes: Annotated[int, Field(ge=0), WHOLE] | None = None
+    max_redirects: Annotated[int, Field(ge=0, le=30), WHOLE] = 10
+    retries: Annotated[int, Field(ge=0, le=10), WHOLE] = 2
     method: Literal["GET", "HEAD"] = "GET"
-    headers: dict[str, str] = Field(default_factory=dict)
+    headers: Annotated[
+        dict[HeaderName, HeaderValue],
+        # pydantic states the key pattern as patternProperties, which lets other keys through in JSON Schema
+        Field(
+            max_length=50,
+            json_schema_extra={
+                "additionalProperties": False,
+                "propertyNames": {"maxLength": 256, "not": {"pattern": RESERVED_HEADERS_PATTERN}},
+            },
+        ),
+    ] = Field(default_factory=dict)
     user_agent: Annotated[str, Field(min_length=1, max_length=512)] = DEFAULT_USER_AGENT
     hash: bool = False
-    ok_status: Annotated[tuple[int, int], Field(description="Inclusive range of accepted statuses.")] = (
-        200,
-        399,
-    )
+    ok_status: Annotated[
+        list[StatusCode], Field(min_length=2, max_length=2, description="Inclusive range of accepted statuses.")
+    ] = Field(default_factory=lambda: [200, 399])
 
     @field_validator("method", mode="before")
     @classmethod
     def _upper_method(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
 
+    @field_validator("ok_status")
+    @classmethod
+    def _ordered_range(cls, value: list[int]) -> list[int]:
+        return sorted(value)  # [399, 200] names the same range as [200, 399]
+
     @field_validator("headers")
     @classmethod
-    def _safe_headers(cls, value: dict[str, str]) -> dict[str, str]:
-        for name, header in value.items():
-            if not name or any(c in name for c in ":\r\n\0 ") or any(c in header for c in "\r\n\0"):
-                raise ValueError(f"header {name!r} has a character that is not allowed")
-            if name.lower() in {"host", "content-length", "transfer-encoding", "connection"}:
+    def _settable_headers(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if re.match(RESERVED_HEADERS_PATTERN, name):
                 raise ValueError(f"header {name!r} is set by fanfetch and cannot be overridden")
-        if len(value) > 50:
-            raise ValueError("at most 50 headers")
         return value
 
 
@@ -144,6 +178,23 @@ class FetchSummary:
 class FetchResponse:
     results: list[UrlResult]
     summary: FetchSummary
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ApiError(BaseModel):
+    type: Literal["invalid_request", "not_found"]
+    message: str
+    details: list[ErrorDetail] = Field(default_factory=list)
+
+
+class ErrorResponse(BaseModel):
+    """Every refusal: a 4xx from the API, or the return value of a direct invocation."""
+
+    error: ApiError
 
 
 _RESPONSE_ADAPTER: TypeAdapter[FetchResponse] | None = None

@@ -78,10 +78,10 @@ def invalid_from(details: list[dict[str, Any]], status: int = 400) -> InvalidReq
     return InvalidRequest(f"{first['field']}: {first['message']}{more}", details, status)
 
 
-def build_request(data: object, settings: Settings) -> FetchRequest:
+def build_request(data: object, settings: Settings, strict: bool = True) -> FetchRequest:
     """Validate a request document; the one place where limits that depend on the environment apply."""
     try:
-        request = FetchRequest.model_validate(data)
+        request = FetchRequest.model_validate(data, strict=strict)
     except ValidationError as exc:
         raise invalid_from(validation_details(exc)) from None
     check_limits(request, settings)
@@ -133,7 +133,10 @@ def http_body(event: Mapping[str, Any], settings: Settings) -> str:
         raise InvalidRequest("body: must be a string")
     if len(body) > settings.MAX_BODY_BYTES * 4 // 3 + 4:
         raise InvalidRequest(f"body: larger than {settings.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)", status=413)
-    raw = body.encode()
+    try:
+        raw = body.encode()
+    except UnicodeEncodeError:
+        raise InvalidRequest("body: not valid UTF-8 (it contains an unpaired surrogate)") from None
     if event.get("isBase64Encoded"):
         try:
             raw = base64.b64decode(raw, validate=True)
@@ -165,4 +168,4 @@ def query_request(params: Mapping[str, list[str]], settings: Settings) -> FetchR
         if name == "headers":
             raise InvalidRequest("headers: cannot be set in a query string; use POST /fetch")
         options[name] = values[-1]
-    return build_request({"urls": params.get("url", []), "options": options}, settings)
+    return build_request({"urls": params.get("url", []), "options": options}, settings, strict=False)

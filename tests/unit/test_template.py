@@ -75,7 +75,10 @@ def test_template_routes_require_iam_unless_jwt_is_chosen() -> None:
 def test_template_throttles_the_api_and_bounds_concurrency() -> None:
     (stage,) = _resources("AWS::ApiGatewayV2::Stage").values()
     settings = stage["Properties"]["DefaultRouteSettings"]
-    assert settings == {"ThrottlingRateLimit": {"Ref": "ApiRateLimit"}, "ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"}}
+    assert settings == {
+        "ThrottlingRateLimit": {"Ref": "ApiRateLimit"},
+        "ThrottlingBurstLimit": {"Ref": "ApiBurstLimit"},
+    }
     assert _function()["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
 
 
@@ -103,6 +106,8 @@ def test_template_outputs_api_url_and_function_arn() -> None:
 def test_template_transforms_without_sam_adding_permissions() -> None:
     resources = _transformed()["Resources"]
     assert resources["FanfetchFunction"]["Properties"]["Role"] == {"Fn::GetAtt": ["FanfetchRole", "Arn"]}
-    generated_roles = [name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role" and name != "FanfetchRole"]
+    generated_roles = [
+        name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role" and name != "FanfetchRole"
+    ]
     assert generated_roles == []
     assert resources["FanfetchFunctionMonitor"]["Properties"]["State"] == {"Ref": "MonitorState"}
