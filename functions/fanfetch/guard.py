@@ -67,8 +67,9 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[list[IPAddress], bool]:
 
 def parse_ip_literal(host: str) -> IPAddress | None:
     """The address a host names without DNS, including legacy IPv4 spellings (2130706433, 0x7f.1, 0177.0.0.1, 127.1)."""
+    host = host.strip("[]").rstrip(".")  # a trailing dot makes a name absolute; on a number it changes nothing
     try:
-        return ipaddress.ip_address(host.strip("[]"))
+        return ipaddress.ip_address(host)
     except ValueError:
         pass
     if host and all(c in "0123456789abcdefxABCDEFX." for c in host):

@@ -82,13 +82,34 @@ async def test_redirect_to_private_is_blocked_before_connecting(
 
 @pytest.mark.parametrize(
     "spelling",
-    ["127.0.0.1", "localhost", "2130706433", "0x7f.1", "0177.0.0.1", "127.1", "[::ffff:127.0.0.1]", "[::1]"],
+    [
+        "127.0.0.1",
+        "localhost",
+        "127.0.0.1.",
+        "2130706433",
+        "0x7f.1",
+        "0177.0.0.1",
+        "127.1",
+        "0",
+        "[::ffff:127.0.0.1]",
+        "[::ffff:7f00:1]",
+        "[::1]",
+        "[0:0:0:0:0:0:0:1]",
+    ],
 )
 async def test_loopback_spellings_are_blocked_when_no_network_is_allowed(public: CountingServer, spelling: str) -> None:
     url = f"http://{spelling}:{public.server.port}/"
     response = await fetch_all([url], guard=_guard())
     (result,) = response.results
     assert result.error is not None and result.error.type == "blocked", result.error
+    assert public.connections == []
+
+
+async def test_absolute_localhost_never_connects(public: CountingServer) -> None:
+    # Whether the resolver answers "localhost." (then the guard refuses it) or not (a dns error), nothing connects.
+    response = await fetch_all([f"http://localhost.:{public.server.port}/"], guard=_guard())
+    (result,) = response.results
+    assert result.error is not None and result.error.type in ("blocked", "dns")
     assert public.connections == []
 
 
