@@ -1,7 +1,8 @@
 """One benchmark run in a fresh process: `python -m bench.client IMPL URLS_FILE`; prints wall, CPU and peak RSS as JSON.
 
-IMPL is `naive` (the pattern users write: one session, a task per URL, gather, response.text())
-or `fanfetch` (the engine with every feature at its defaults).
+IMPL is `naive` (the pattern users write: one session, a task per URL, gather, response.text()),
+`floor` (a featureless streaming worker loop: what aiohttp itself costs) or `fanfetch` (the engine with every
+feature at its defaults).
 """
 
 from __future__ import annotations
@@ -27,6 +28,24 @@ async def naive(urls: list[str]) -> int:
         return sum(await asyncio.gather(*(one(url) for url in urls)))
 
 
+async def floor(urls: list[str]) -> int:
+    """The least a client can do: 100 workers on one session, streaming, no features; the cost of aiohttp itself."""
+    connector = aiohttp.TCPConnector(limit=100, limit_per_host=100)
+    async with aiohttp.ClientSession(connector=connector, auto_decompress=False) as session:
+        pending = iter(urls)
+        total = 0
+
+        async def worker() -> None:
+            nonlocal total
+            for url in pending:
+                async with session.get(url, allow_redirects=False) as response:
+                    while chunk := await response.content.readany():
+                        total += len(chunk)
+
+        await asyncio.gather(*(worker() for _ in range(100)))
+        return total
+
+
 async def engine(urls: list[str]) -> int:
     from fanfetch.engine import fetch_all
     from fanfetch.guard import Guard
@@ -44,7 +63,7 @@ def main() -> None:
     impl, urls_file = sys.argv[1], sys.argv[2]
     use_uvloop = "--uvloop" in sys.argv
     urls = Path(urls_file).read_text().split()
-    runner = {"naive": naive, "fanfetch": engine}[impl]
+    runner = {"naive": naive, "floor": floor, "fanfetch": engine}[impl]
     if impl == "fanfetch":
         import fanfetch.engine  # noqa: F401  - imports are not part of the fetch time, as in a warm Lambda
     cpu_before = time.process_time()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
@@ -16,10 +16,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, APIGatewayProxyEventV2Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from fanfetch import __version__
-from fanfetch.models import ErrorResponse, FetchRequest, FetchResponse
+from fanfetch.models import FetchRequest, FetchResponse
 from fanfetch.settings import Settings
 from fanfetch.sources import (
     InvalidRequest,
@@ -30,6 +30,25 @@ from fanfetch.sources import (
     query_request,
     validation_details,
 )
+
+
+# Error models document the API's refusals; they live here, off the import path of non-API invocations.
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ApiError(BaseModel):
+    type: Literal["invalid_request", "not_found"]
+    message: str
+    details: list[ErrorDetail] = Field(default_factory=list)
+
+
+class ErrorResponse(BaseModel):
+    """Every refusal: a 4xx from the API, or the return value of a direct invocation."""
+
+    error: ApiError
+
 
 # The route functions call back into the handler to run the fetch, so the routes stay free of runtime details.
 RunFetch = Callable[[FetchRequest], dict[str, Any]]

@@ -180,23 +180,6 @@ class FetchResponse:
     summary: FetchSummary
 
 
-class ErrorDetail(BaseModel):
-    field: str
-    message: str
-
-
-class ApiError(BaseModel):
-    type: Literal["invalid_request", "not_found"]
-    message: str
-    details: list[ErrorDetail] = Field(default_factory=list)
-
-
-class ErrorResponse(BaseModel):
-    """Every refusal: a 4xx from the API, or the return value of a direct invocation."""
-
-    error: ApiError
-
-
 _RESPONSE_ADAPTER: TypeAdapter[FetchResponse] | None = None
 
 
