@@ -250,6 +250,7 @@ class Fetcher:
         self.deadline = deadline
         self.loop = asyncio.get_running_loop()
         self._next_slot: dict[str, float] = {}
+        self._host_slots: dict[URL, asyncio.Semaphore] = {}
         self._tls_by_origin: dict[tuple[str | None, int | None], TlsInfo] = {}
 
     async def fetch(self, raw_url: str) -> UrlResult:
@@ -288,15 +289,37 @@ class Fetcher:
         return backoff
 
     async def _attempt(self, url: URL, result: UrlResult) -> None:
+        """One attempt. Waiting for a per-host slot and the per-host interval does not eat into `timeout`:
+        with many URLs on one host, queued ones would otherwise time out before they start."""
+        slot = self._host_slots.get(url.origin())
+        if slot is None:
+            slot = self._host_slots[url.origin()] = asyncio.Semaphore(self.options.per_host)
+        try:
+            async with asyncio.timeout_at(self.deadline):
+                await slot.acquire()
+        except TimeoutError:
+            result.error = FetchError("deadline", "the invocation deadline came while waiting for a slot on this host")
+            return
+        try:
+            if await self._polite(url, until=self.deadline):
+                await self._timed_attempt(url, result)
+            else:
+                result.error = FetchError("deadline", "the per-host interval would start this fetch after the deadline")
+        finally:
+            slot.release()
+
+    async def _timed_attempt(self, url: URL, result: UrlResult) -> None:
         clock = _Clock()
         end_at = min(self.loop.time() + self.options.timeout, self.deadline)
         cut_by_deadline = end_at >= self.deadline
         try:
             async with asyncio.timeout_at(end_at):
                 await self._follow(url, result, clock)
-        except TimeoutError:
+        except TimeoutError as exc:
             if cut_by_deadline and self.loop.time() >= self.deadline - 0.001:
                 result.error = FetchError("deadline", "the invocation deadline came before the fetch finished")
+            elif isinstance(exc, aiohttp.ConnectionTimeoutError):
+                result.error = FetchError("timeout", f"no connection within {self.options.connect_timeout:g} s")
             else:
                 result.error = FetchError("timeout", f"no complete response within {self.options.timeout:g} s")
         except Exception as exc:  # noqa: BLE001 - any failure of one URL is that URL's result, never the batch's
@@ -313,9 +336,9 @@ class Fetcher:
         seen = {url}
         result.redirects = []
         while True:
-            if result.redirects:  # the first hop was checked by fetch
+            if result.redirects:  # the first hop was checked and spaced before the timeout started
                 self.guard.check_url(url)
-            await self._polite(url)
+                await self._polite(url)
             clock.reset(self.loop.time())  # timings describe the final hop
             token = _current_timing.set(clock)
             try:
@@ -398,17 +421,21 @@ class Fetcher:
         if digest is not None:
             result.sha256 = digest.hexdigest()
 
-    async def _polite(self, url: URL) -> None:
-        """Spaces request starts to one host by `per_host_interval`."""
+    async def _polite(self, url: URL, until: float | None = None) -> bool:
+        """Spaces request starts to one host by `per_host_interval`; False, without waiting, if the turn
+        would come after `until`."""
         interval = self.options.per_host_interval
         if not interval:
-            return
+            return True
         host = url.host or ""
         now = self.loop.time()
-        slot = max(now, self._next_slot.get(host, now))
-        self._next_slot[host] = slot + interval
-        if slot > now:
-            await asyncio.sleep(slot - now)
+        turn = max(now, self._next_slot.get(host, now))
+        if until is not None and turn >= until:
+            return False
+        self._next_slot[host] = turn + interval
+        if turn > now:
+            await asyncio.sleep(turn - now)
+        return True
 
     async def _certificate_after_failure(self, url: URL, result: UrlResult) -> None:
         """Reads the certificate that failed verification, without trusting it, so its expiry is still reported."""

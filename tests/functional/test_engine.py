@@ -239,9 +239,19 @@ async def test_fetch_sends_user_agent_and_headers(aiohttp_server: Any, loopback_
     assert "Cookie" not in seen
 
 
+async def test_fetch_does_not_time_out_urls_queued_behind_the_per_host_limit(
+    origin: TestServer, loopback_guard: Guard
+) -> None:
+    # 12 URLs of 0.3 s on one host, 2 at a time: 1.8 s in all, far past the 1 s timeout of each
+    urls = [url_of(origin, f"/bytes/10?delay_ms=300&i={i}") for i in range(12)]
+    response = await fetch_all(urls, FetchOptions(per_host=2, timeout=1, retries=0), guard=loopback_guard)
+    assert response.summary.ok == 12, [r.error for r in response.results if r.error]
+    assert response.summary.elapsed_ms >= 1700
+
+
 async def test_fetch_spaces_requests_when_per_host_interval_is_set(origin: TestServer, loopback_guard: Guard) -> None:
     urls = [url_of(origin, f"/bytes/1?i={i}") for i in range(4)]
-    response = await fetch_all(urls, FetchOptions(per_host_interval=0.2), guard=loopback_guard)
+    response = await fetch_all(urls, FetchOptions(per_host_interval=0.2, timeout=0.3), guard=loopback_guard)
     assert response.summary.ok == 4
     # four starts spaced by 0.2 s cannot finish sooner than 0.6 s
     assert response.summary.elapsed_ms >= 590
