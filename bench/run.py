@@ -192,15 +192,12 @@ def main() -> None:
     print(
         f"\nmedians of {args.rounds} runs; fanfetch on {loop}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}"
     )
-    header = ("scenario", "metric", "naive", "fanfetch", "ratio", "target")
-    widths = [
-        max(len(header[i]), *(len(f"{row[i]:.3f}" if isinstance(row[i], float) else row[i]) for row in rows))
-        for i in range(6)
-    ]
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    for row in rows:
-        cells = [f"{cell:.3f}" if isinstance(cell, float) else cell for cell in row]
-        print("  ".join(cell.ljust(w) for cell, w in zip(cells, widths, strict=True)))
+    print("ratio = fanfetch / naive; floor = a featureless streaming loop, i.e. aiohttp's own cost")
+    header = ("scenario", "metric", "naive", "floor", "fanfetch", "ratio", "target")
+    table = [header, *(tuple(f"{c:.3f}" if isinstance(c, float) else c for c in row) for row in rows)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
 
 
 if __name__ == "__main__":
