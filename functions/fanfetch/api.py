@@ -39,7 +39,7 @@ class ErrorDetail(BaseModel):
 
 
 class ApiError(BaseModel):
-    type: Literal["invalid_request", "not_found"]
+    type: Literal["invalid_request", "not_found", "method_not_allowed"]
     message: str
     details: list[ErrorDetail] = Field(default_factory=list)
 
@@ -54,13 +54,21 @@ class ErrorResponse(BaseModel):
 RunFetch = Callable[[FetchRequest], dict[str, Any]]
 
 
-def _error(
-    status: int, message: str, details: list[dict[str, Any]] | None = None, kind: str = "invalid_request"
-) -> Response[Any]:
-    error: dict[str, Any] = {"type": kind, "message": message}
-    if details:
-        error["details"] = details
-    return Response(status_code=status, content_type="application/json", body={"error": error})
+def _error(refusal: InvalidRequest) -> Response[Any]:
+    """A refusal as the resolver's response (routes and exception handlers)."""
+    return Response(
+        status_code=refusal.status, content_type="application/json", body=refusal.as_body(), headers=refusal.headers
+    )
+
+
+def _raw_error(refusal: InvalidRequest) -> dict[str, Any]:
+    """A refusal as a proxy integration response, for events refused before they reach the resolver."""
+    return {
+        "statusCode": refusal.status,
+        "headers": {"Content-Type": "application/json", **refusal.headers},
+        "body": json.dumps(refusal.as_body()),
+        "isBase64Encoded": False,
+    }
 
 
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -118,16 +126,17 @@ def _build(resolver: ApiGatewayResolver) -> ApiGatewayResolver:
 
     @resolver.exception_handler(RequestValidationError)
     def invalid(exc: RequestValidationError) -> Response[Any]:
-        details = _validation_details(exc)
-        return _error(422, str(invalid_from(details)), details)
+        return _error(invalid_from(_validation_details(exc), status=422))
 
     @resolver.exception_handler(InvalidRequest)
     def refused(exc: InvalidRequest) -> Response[Any]:
-        return _error(exc.status, exc.message, exc.details)
+        return _error(exc)
 
     @resolver.not_found
     def not_found(exc: Exception) -> Response[Any]:
-        return _error(404, "no such route: use POST /fetch or GET /fetch?url=...", kind="not_found")
+        return _error(
+            InvalidRequest("no such route: use POST /fetch or GET /fetch?url=...", status=404, kind="not_found")
+        )
 
     return resolver
 
@@ -150,7 +159,7 @@ def _raw_query(event: Mapping[str, Any], source: Source) -> dict[str, list[str]]
     return {name: list(values) for name, values in (event.get("multiValueQueryStringParameters") or {}).items()}
 
 
-def _method_refusal(event: Mapping[str, Any], source: Source) -> dict[str, Any] | None:
+def _check_method(event: Mapping[str, Any], source: Source) -> None:
     """405 for a known path asked with another method (API Gateway would route only ours, a local server any)."""
     http = event.get("requestContext", {}).get("http", {}) if source is Source.API_V2 else {}
     method = http.get("method") if isinstance(http, Mapping) else None
@@ -158,15 +167,13 @@ def _method_refusal(event: Mapping[str, Any], source: Source) -> dict[str, Any] 
     if source is Source.API_V1:
         method = event.get("httpMethod")
     allowed = ROUTES.get(path) if isinstance(path, str) else None
-    if not allowed or not isinstance(method, str) or method.upper() in allowed.split(", "):
-        return None
-    body = {"error": {"type": "not_found", "message": f"method {method} not allowed here: use {allowed}"}}
-    return {
-        "statusCode": 405,
-        "headers": {"Content-Type": "application/json", "Allow": allowed},
-        "body": json.dumps(body),
-        "isBase64Encoded": False,
-    }
+    if allowed and isinstance(method, str) and method.upper() not in allowed.split(", "):
+        raise InvalidRequest(
+            f"method {method} is not allowed here: use {allowed}",
+            status=405,
+            kind="method_not_allowed",
+            headers={"Allow": allowed},
+        )
 
 
 def _envelope(event: Mapping[str, Any], source: Source) -> dict[str, Any]:
@@ -197,20 +204,13 @@ def handle(
 ) -> dict[str, Any]:
     """Answer one API Gateway event; every refusal is a JSON 4xx, never an exception."""
     resolver = resolver_for(source)
-    refusal = _method_refusal(event, source)
-    if refusal is not None:
-        return refusal
     try:
+        _check_method(event, source)
         event = _envelope(event, source)
         # Powertools would raise on a bad base64 or non-UTF-8 body; refuse those here with a clear 400.
         body = http_body(event, settings)
     except InvalidRequest as exc:
-        return {
-            "statusCode": exc.status,
-            "headers": {"Content-Type": "application/json"},
-            "body": json.dumps(exc.as_body()),
-            "isBase64Encoded": False,
-        }
+        return _raw_error(exc)
     # /fetch takes JSON whatever the declared type (curl -d sends a form type): a body that is not JSON
     # is then refused as such, rather than parsed as a form.
     normalized = {**event, "body": body, "isBase64Encoded": False, "headers": _json_typed(event.get("headers"))}

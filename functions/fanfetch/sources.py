@@ -15,20 +15,36 @@ from fanfetch.models import FetchRequest
 from fanfetch.settings import Settings
 
 
+def error_body(
+    message: str, details: list[dict[str, Any]] | None = None, kind: str = "invalid_request"
+) -> dict[str, Any]:
+    """The one shape of every refusal, for direct invocations and API responses alike."""
+    error: dict[str, Any] = {"type": kind, "message": message}
+    if details:
+        error["details"] = details
+    return {"error": error}
+
+
 class InvalidRequest(Exception):
     """The caller sent something fanfetch cannot act on; the message names the field."""
 
-    def __init__(self, message: str, details: list[dict[str, Any]] | None = None, status: int = 400) -> None:
+    def __init__(
+        self,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        status: int = 400,
+        kind: str = "invalid_request",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or []
         self.status = status
+        self.kind = kind
+        self.headers = headers or {}
 
     def as_body(self) -> dict[str, Any]:
-        error: dict[str, Any] = {"type": "invalid_request", "message": self.message}
-        if self.details:
-            error["details"] = self.details
-        return {"error": error}
+        return error_body(self.message, self.details, self.kind)
 
 
 class Source(Enum):
