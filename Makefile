@@ -69,7 +69,7 @@ serve: dev ## local API on 127.0.0.1:3000 (POST/GET /fetch as API Gateway v2 eve
 	$(PY) -m tools.serve $(if $(PORT),--port $(PORT))
 
 bench: build ## fanfetch's engine against the naive gather loop, medians and ratios
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(ARGS)
 
 deploy: dev ## build for the template's architecture and deploy with samconfig.toml
 	env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY $(BIN)/sam build
