@@ -15,15 +15,15 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+
+from tools.processes import free_port, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / ".aws-sam" / "build" / "FanfetchFunction"
@@ -50,23 +50,6 @@ http {{
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for(port: int) -> None:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on 127.0.0.1:{port}")
-
-
 @contextmanager
 def nginx() -> Iterator[int]:
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -81,25 +64,13 @@ def nginx() -> Iterator[int]:
         port = free_port()
         conf = Path(directory) / "nginx.conf"
         conf.write_text(NGINX_CONF.format(dir=directory, port=port))
-        process = subprocess.Popen([binary, "-p", directory, "-c", str(conf), "-e", "stderr"])
-        try:
-            wait_for(port)
+        with serving([binary, "-p", directory, "-c", str(conf), "-e", "stderr"], port):
             yield port
-        finally:
-            process.terminate()
-            process.wait()
 
 
-@contextmanager
-def slow_origin() -> Iterator[int]:
+def slow_origin() -> AbstractContextManager[int]:
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "tools.origin", "--port", str(port)], cwd=ROOT)
-    try:
-        wait_for(port)
-        yield port
-    finally:
-        process.terminate()
-        process.wait()
+    return serving([sys.executable, "-m", "tools.origin", "--port", str(port)], port, cwd=ROOT)
 
 
 def client(impl: str, urls: list[str], uvloop: bool) -> dict[str, float]:

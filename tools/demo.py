@@ -6,14 +6,13 @@ Works offline: every URL points at 127.0.0.1 (opened with ALLOWED_NETWORKS) exce
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from tools.emulator import RuntimeEmulator, free_port
+from tools.emulator import RuntimeEmulator
 from tools.invoke import render_table
+from tools.processes import free_port, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,19 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def main() -> None:
     port = free_port()
     # The origin is a prop: its shutdown chatter about the deliberately hanging route is not news.
-    origin = subprocess.Popen(
-        [sys.executable, "-m", "tools.origin", "--port", str(port)], cwd=ROOT, stderr=subprocess.DEVNULL
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
+    origin = [sys.executable, "-m", "tools.origin", "--port", str(port)]
+    with serving(origin, port, cwd=ROOT, stderr=subprocess.DEVNULL):
         base = f"http://127.0.0.1:{port}"
         event = json.loads((ROOT / "events" / "direct.json").read_text())
         event["urls"] = [
@@ -52,10 +40,7 @@ def main() -> None:
         env = {"ALLOWED_NETWORKS": "127.0.0.0/8", "ALLOWED_PORTS": f"80,443,{port}"}
         with RuntimeEmulator(env=env) as function:
             response = function.invoke(event)
-        print(render_table(response))
-    finally:
-        origin.terminate()
-        origin.wait()
+    print(render_table(response))
 
 
 if __name__ == "__main__":

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -20,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import samcli
+
+from tools.processes import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / ".aws-sam" / "build" / "FanfetchFunction"
@@ -34,12 +34,6 @@ OFFLINE_AWS = {
     "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
     "AWS_MAX_ATTEMPTS": "1",
 }
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rie_binary() -> Path:
@@ -85,15 +79,12 @@ class RuntimeEmulator:
         self.process = subprocess.Popen(
             command, env=self.environment, cwd=self.build_dir, stdout=self._log, stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return self
-            except OSError:
-                time.sleep(0.05)
-        self.__exit__()
-        raise RuntimeError("the runtime emulator did not start listening")
+        try:
+            wait_for_port(self.port, timeout=15)
+        except RuntimeError:
+            self.__exit__()
+            raise
+        return self
 
     def invoke(self, event: Any, timeout: float = 90) -> Any:
         request = urllib.request.Request(

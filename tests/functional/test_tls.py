@@ -11,6 +11,7 @@ import trustme
 from aiohttp.test_utils import TestServer
 from fanfetch.engine import fetch_all, make_ssl_context
 from fanfetch.guard import Guard
+from fanfetch.models import UrlResult
 
 from tools.origin import make_app
 
@@ -27,8 +28,15 @@ async def _https_origin(aiohttp_server: Any, cert: trustme.LeafCert) -> TestServ
     return server
 
 
-def _url(server: TestServer, host: str, path: str) -> str:
-    return f"https://{host}:{server.port}{path}"
+async def _fetch_one(server: TestServer, trusted: trustme.CA, guard: Guard, path: str = "/bytes/10") -> UrlResult:
+    """Fetch https://localhost:<port><path> trusting only the given CA."""
+    response = await fetch_all(
+        [f"https://localhost:{server.port}{path}"],
+        guard=guard,
+        ssl_context=make_ssl_context(trusted.cert_pem.bytes().decode()),
+    )
+    (result,) = response.results
+    return result
 
 
 async def test_tls_facts_are_reported_when_certificate_is_valid(
@@ -36,12 +44,7 @@ async def test_tls_facts_are_reported_when_certificate_is_valid(
 ) -> None:
     not_after = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
     server = await _https_origin(aiohttp_server, ca.issue_cert("localhost", not_after=not_after))
-    response = await fetch_all(
-        [_url(server, "localhost", "/bytes/10")],
-        guard=loopback_guard,
-        ssl_context=make_ssl_context(ca.cert_pem.bytes().decode()),
-    )
-    (result,) = response.results
+    result = await _fetch_one(server, ca, loopback_guard, "/bytes/10")
     assert result.ok, result.error
     assert result.tls is not None
     assert result.tls.version in ("TLSv1.2", "TLSv1.3")
@@ -58,12 +61,7 @@ async def test_tls_error_keeps_expiry_when_certificate_has_expired(
     server = await _https_origin(
         aiohttp_server, ca.issue_cert("localhost", not_before=expired - timedelta(days=90), not_after=expired)
     )
-    response = await fetch_all(
-        [_url(server, "localhost", "/bytes/10")],
-        guard=loopback_guard,
-        ssl_context=make_ssl_context(ca.cert_pem.bytes().decode()),
-    )
-    (result,) = response.results
+    result = await _fetch_one(server, ca, loopback_guard, "/bytes/10")
     assert result.error is not None and result.error.type == "tls"
     assert "expired" in result.error.message
     assert result.tls is not None and result.tls.days_left is not None and -3 < result.tls.days_left < -1
@@ -75,12 +73,7 @@ async def test_tls_error_names_the_reason_when_issuer_is_unknown(
     aiohttp_server: Any, ca: trustme.CA, loopback_guard: Guard
 ) -> None:
     server = await _https_origin(aiohttp_server, ca.issue_cert("localhost"))
-    response = await fetch_all(
-        [_url(server, "localhost", "/")],
-        guard=loopback_guard,
-        ssl_context=make_ssl_context(trustme.CA().cert_pem.bytes().decode()),
-    )
-    (result,) = response.results
+    result = await _fetch_one(server, trustme.CA(), loopback_guard, "/")
     assert result.error is not None and result.error.type == "tls"
     assert "unable to get local issuer certificate" in result.error.message
     assert result.tls is not None and result.tls.days_left is not None and result.tls.days_left > 300
@@ -90,11 +83,6 @@ async def test_tls_error_when_hostname_does_not_match(
     aiohttp_server: Any, ca: trustme.CA, loopback_guard: Guard
 ) -> None:
     server = await _https_origin(aiohttp_server, ca.issue_cert("other.example"))
-    response = await fetch_all(
-        [_url(server, "localhost", "/")],
-        guard=loopback_guard,
-        ssl_context=make_ssl_context(ca.cert_pem.bytes().decode()),
-    )
-    (result,) = response.results
+    result = await _fetch_one(server, ca, loopback_guard, "/")
     assert result.error is not None and result.error.type == "tls"
     assert "localhost" in result.error.message
