@@ -75,6 +75,25 @@ def test_handler_answers_json_when_api_v2_post(threaded_origin: ThreadedOrigin) 
     assert _body(response)["results"][0]["bytes"] == 5
 
 
+def test_handler_answers_when_caller_is_iam_authorized(threaded_origin: ThreadedOrigin) -> None:
+    # The deployed API requires IAM: API Gateway adds the caller's identity to the request context.
+    event = _api_post({"urls": [threaded_origin.url("/bytes/4")]})
+    event["requestContext"]["authorizer"] = {
+        "iam": {
+            "accessKey": "AKIAIOSFODNN7EXAMPLE",
+            "accountId": "111122223333",
+            "callerId": "AIDACKCEVSQ6C2EXAMPLE",
+            "cognitoIdentity": None,
+            "principalOrgId": None,
+            "userArn": "arn:aws:iam::111122223333:user/example-user",
+            "userId": "AIDACKCEVSQ6C2EXAMPLE",
+        }
+    }
+    response = lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 200
+    assert _body(response)["results"][0]["bytes"] == 4
+
+
 def test_handler_decodes_base64_body_when_rest_v1_post(threaded_origin: ThreadedOrigin) -> None:
     event = load_event("rest-post.json")
     event["body"] = base64.b64encode(json.dumps({"urls": [threaded_origin.url("/bytes/6")]}).encode()).decode()
