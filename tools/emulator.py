@@ -95,6 +95,18 @@ class RuntimeEmulator:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return json.loads(response.read())
 
+    def peak_rss_kb(self) -> int:
+        """Peak resident memory of the function's runtime process (the emulator's child), as Lambda would count it."""
+        assert self.process is not None
+        children = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout.split()
+        peaks = []
+        for pid in children:
+            with open(f"/proc/{pid}/status") as status:
+                peaks += [int(line.split()[1]) for line in status if line.startswith("VmHWM:")]
+        if not peaks:
+            raise RuntimeError("the function's runtime process was not found")
+        return max(peaks)
+
     def logs(self) -> str:
         """What the emulator and the function wrote (the function's structured logs among it)."""
         if self._log.closed:

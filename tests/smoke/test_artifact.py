@@ -71,6 +71,19 @@ def test_artifact_returns_error_when_invoked_with_invalid_event(function: Runtim
     assert "stackTrace" not in json.dumps(response)
 
 
+def test_artifact_fits_100_bodies_of_5_mb_in_a_128_mb_function(origin: ThreadedOrigin) -> None:
+    # Given a fresh function and 500 MB to fetch at once
+    urls = [origin.url(f"/bytes/{5 * 1024 * 1024}?i={i}") for i in range(100)]
+    with RuntimeEmulator(env=OPEN_LOOPBACK) as emulator:
+        response = emulator.invoke({"urls": urls, "options": {"concurrency": 100, "per_host": 100}})
+        peak_kb = emulator.peak_rss_kb()
+
+    # Then every body was counted and the runtime process never held more than Lambda's smallest size
+    assert response["summary"]["ok"] == 100
+    assert response["summary"]["bytes"] == 100 * 5 * 1024 * 1024
+    assert peak_kb < 128 * 1024, f"peak RSS {peak_kb} kB"
+
+
 def test_artifact_returns_partial_results_before_lambda_timeout(origin: ThreadedOrigin) -> None:
     # Given a function with a 3 s timeout and a URL that never answers
     event = {"urls": [origin.url("/bytes/5"), origin.url("/hang"), origin.url("/bytes/6")], "options": {"timeout": 60}}
