@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
@@ -164,15 +163,6 @@ def http_body(event: Mapping[str, Any], settings: Settings) -> str:
         return raw.decode()
     except UnicodeDecodeError:
         raise InvalidRequest("body: not valid UTF-8") from None
-
-
-def json_body(text: str) -> object:
-    if not text.strip():
-        raise InvalidRequest('body: a JSON request is required, e.g. {"urls": ["https://example.com/"]}')
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InvalidRequest(f"body: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
 
 
 def query_request(params: Mapping[str, list[str]], settings: Settings) -> FetchRequest:
