@@ -40,7 +40,6 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 # Only these target headers reach the caller: enough to monitor, nothing that carries content or secrets.
 RESULT_HEADERS = ("etag", "last-modified", "cache-control", "server", "retry-after", "content-encoding", "age")
-READ_CHUNK = 1 << 16
 DECODE_CHUNK = 1 << 18
 BACKOFF_BASE = 0.2
 BACKOFF_CAP = 10.0
