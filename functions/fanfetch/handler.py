@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,32 @@ if TYPE_CHECKING:  # only a type: importing it at run time costs cold-start time
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
 API_SOURCES = (Source.API_V1, Source.API_V2)
+# Lambda returns at most 6 MB synchronously, and API Gateway carries the results as an escaped JSON string.
+RESPONSE_LIMIT_BYTES = 5_000_000
+DETAIL_FIELDS = {"redirects": [], "headers": {}, "timings": None, "tls": None}
+SHORT_TEXT = 256
+
+
+def fit_response(payload: dict[str, Any], limit: int) -> dict[str, Any]:
+    """Keep every result inside Lambda's response limit: a response too large would lose them all.
+
+    First the per-URL detail (redirect chains, headers, timings, TLS facts) goes, then long URLs and messages
+    are shortened; `summary.trimmed` says so. With MAX_URLS <= 5,000 the second step always fits.
+    """
+    if len(json.dumps(payload)) <= limit:
+        return payload
+    payload["summary"]["trimmed"] = True
+    for result in payload["results"]:
+        result.update(DETAIL_FIELDS)
+    if len(json.dumps(payload)) <= limit:
+        return payload
+    for result in payload["results"]:
+        for key in ("url", "final_url"):
+            if isinstance(result.get(key), str) and len(result[key]) > SHORT_TEXT:
+                result[key] = result[key][:SHORT_TEXT] + "..."
+        if result.get("error") and len(result["error"]["message"]) > SHORT_TEXT:
+            result["error"]["message"] = result["error"]["message"][:SHORT_TEXT] + "..."
+    return payload
 
 
 def fetch_budget(context: LambdaContext, settings: Settings, started: float, behind_api: bool) -> float:
@@ -46,7 +73,10 @@ def run_fetch(request: FetchRequest, settings: Settings, budget: float) -> dict[
             "budget_s": round(budget, 3),
         },
     )
-    return dump_response(response)
+    payload = fit_response(dump_response(response), RESPONSE_LIMIT_BYTES)
+    if payload["summary"]["trimmed"]:
+        logger.warning("response trimmed to fit the Lambda payload limit", extra={"total": summary.total})
+    return payload
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -172,6 +172,7 @@ class FetchSummary:
     bytes: int
     elapsed_ms: float
     deadline_hit: bool = False
+    trimmed: bool = False
 
 
 @dataclass(slots=True)

@@ -213,3 +213,33 @@ def test_handler_caps_api_budget_at_api_gateway_limit(monkeypatch: pytest.Monkey
         899.5, abs=0.1
     )
     assert fetch_budget(FakeContext(remaining_s=0.2), settings, started, behind_api=False) == 0.0
+
+
+def test_handler_trims_detail_rather_than_lose_results_when_response_is_too_large(
+    threaded_origin: ThreadedOrigin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given long URLs that redirect, and a response limit they overflow
+    from fanfetch import handler
+
+    long_tail = "x" * 1500
+    urls = [threaded_origin.url(f"/redirect/2?{i}{long_tail}") for i in range(40)]
+    monkeypatch.setattr(handler, "RESPONSE_LIMIT_BYTES", 30_000)
+
+    # When fetched
+    response = lambda_handler({"urls": urls}, FakeContext())
+
+    # Then every result is still there, marked trimmed, within the limit
+    assert response["summary"]["trimmed"] is True
+    assert response["summary"]["ok"] == 40 and len(response["results"]) == 40
+    assert all(r["redirects"] == [] and r["headers"] == {} for r in response["results"])
+    assert len(json.dumps(response)) <= 30_000
+
+
+def test_fit_response_leaves_small_responses_untouched() -> None:
+    from fanfetch.handler import fit_response
+
+    payload = {"results": [{"url": "http://a/", "redirects": [{"url": "http://b/", "status": 301}]}], "summary": {}}
+    assert fit_response(payload, 10_000) == {
+        "results": [{"url": "http://a/", "redirects": [{"url": "http://b/", "status": 301}]}],
+        "summary": {},
+    }
