@@ -21,7 +21,12 @@ if TYPE_CHECKING:  # only a type: importing it at run time costs cold-start time
 API_SOURCES = (Source.API_V1, Source.API_V2)
 # Lambda returns at most 6 MB synchronously, and API Gateway carries the results as an escaped JSON string.
 RESPONSE_LIMIT_BYTES = 5_000_000
-DETAIL_FIELDS: dict[str, Any] = {"redirects": [], "headers": {}, "timings": None, "tls": None}
+DETAIL_FIELDS: dict[str, Any] = {
+    "redirects": [],
+    "headers": {},
+    "timings": dict.fromkeys(("dns", "connect", "tls", "ttfb", "total")),
+    "tls": None,
+}
 SHORT_TEXT = 256
 
 
