@@ -250,8 +250,8 @@ async def test_fetch_does_not_time_out_urls_queued_behind_the_per_host_limit(
 
 
 async def test_fetch_spaces_requests_when_per_host_interval_is_set(origin: TestServer, loopback_guard: Guard) -> None:
-    urls = [url_of(origin, f"/bytes/1?i={i}") for i in range(4)]
-    response = await fetch_all(urls, FetchOptions(per_host_interval=0.2, timeout=0.3), guard=loopback_guard)
-    assert response.summary.ok == 4
-    # four starts spaced by 0.2 s cannot finish sooner than 0.6 s
-    assert response.summary.elapsed_ms >= 590
+    # eight starts 0.2 s apart: the last waits 1.4 s for its turn, longer than its 1 s timeout
+    urls = [url_of(origin, f"/bytes/1?i={i}") for i in range(8)]
+    response = await fetch_all(urls, FetchOptions(per_host_interval=0.2, timeout=1), guard=loopback_guard)
+    assert response.summary.ok == 8, [r.error for r in response.results if r.error]
+    assert response.summary.elapsed_ms >= 1390
