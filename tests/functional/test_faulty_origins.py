@@ -1,0 +1,134 @@
+"""Origins that break HTTP on purpose (raw TCP servers on 127.0.0.1): each failure is that URL's result, classified."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gzip
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+from fanfetch.engine import fetch_all
+from fanfetch.guard import Guard
+from fanfetch.models import FetchOptions
+
+Behaviour = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+async def _read_request(reader: asyncio.StreamReader) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+
+
+async def truncated_body(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+    await writer.drain()
+    writer.close()
+
+
+async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    writer.write(b"\x16\x03\x01 this is not HTTP at all\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def huge_header(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 100_000 + b"\r\nContent-Length: 0\r\n\r\n")
+    await writer.drain()
+    writer.close()
+
+
+async def corrupt_gzip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    body = gzip.compress(b"hello" * 1000)[:20] + b"\x00garbage\x00" * 10
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    await writer.drain()
+    writer.close()
+
+
+async def endless_chunks(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+    with contextlib.suppress(ConnectionError, OSError):
+        while True:
+            writer.write(b"4000\r\n" + b"z" * 0x4000 + b"\r\n")
+            await writer.drain()
+
+
+async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    await asyncio.sleep(30)
+
+
+async def close_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    writer.close()
+
+
+@pytest.fixture
+async def serve() -> AsyncIterator[Callable[[Behaviour], Awaitable[str]]]:
+    servers: list[asyncio.Server] = []
+    tasks: set[asyncio.Task[object]] = set()
+
+    async def start(behaviour: Behaviour) -> str:
+        async def tracked(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            tasks.add(task)
+            with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+                await behaviour(reader, writer)
+
+        server = await asyncio.start_server(tracked, "127.0.0.1", 0)
+        servers.append(server)
+        port = server.sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}/"
+
+    yield start
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for server in servers:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "kinds"),
+    [
+        (truncated_body, {"protocol"}),
+        (garbage, {"protocol"}),
+        (huge_header, {"protocol"}),
+        (corrupt_gzip, {"protocol"}),
+        # FIN or RST depending on whether the request was already sent: closed or reset by the peer
+        (close_at_once, {"protocol", "connect"}),
+        (silent, {"timeout"}),
+    ],
+)
+async def test_faulty_origin_fails_alone_with_a_reason(
+    serve: Callable[[Behaviour], Awaitable[str]], loopback_guard: Guard, behaviour: Behaviour, kinds: set[str]
+) -> None:
+    bad = await serve(behaviour)
+    response = await fetch_all([bad], FetchOptions(timeout=1, retries=0), guard=loopback_guard)
+    (result,) = response.results
+    assert not result.ok
+    assert result.error is not None and result.error.type in kinds, result.error
+    assert result.error.message
+
+
+async def test_endless_body_stops_at_max_bytes(
+    serve: Callable[[Behaviour], Awaitable[str]], loopback_guard: Guard
+) -> None:
+    url = await serve(endless_chunks)
+    response = await fetch_all([url], FetchOptions(max_bytes=1_000_000, timeout=5), guard=loopback_guard)
+    (result,) = response.results
+    assert result.ok and result.truncated and result.bytes == 1_000_000
+
+
+async def test_endless_body_without_max_bytes_times_out(
+    serve: Callable[[Behaviour], Awaitable[str]], loopback_guard: Guard
+) -> None:
+    url = await serve(endless_chunks)
+    response = await fetch_all([url], FetchOptions(timeout=0.5, retries=0), guard=loopback_guard)
+    (result,) = response.results
+    assert result.error is not None and result.error.type == "timeout"
