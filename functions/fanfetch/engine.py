@@ -294,7 +294,10 @@ class Fetcher:
         if slot is None:
             slot = self._host_slots[url.origin()] = asyncio.Semaphore(self.options.per_host)
         try:
-            async with asyncio.timeout_at(self.deadline):
+            if slot.locked():  # only a wait needs a deadline (and its timer)
+                async with asyncio.timeout_at(self.deadline):
+                    await slot.acquire()
+            else:
                 await slot.acquire()
         except TimeoutError:
             result.error = FetchError("deadline", "the invocation deadline came while waiting for a slot on this host")
