@@ -12,7 +12,7 @@ from fanfetch import __version__
 
 # Lambda allows 1,024 file descriptors; keep room for DNS, logging and the runtime itself.
 MAX_CONCURRENCY = 512
-DEFAULT_USER_AGENT = f"fanfetch/{__version__} (+https://github.com/fanfetch/fanfetch)"
+DEFAULT_USER_AGENT = f"fanfetch/{__version__}"
 
 ErrorType = Literal[
     "invalid_url",
