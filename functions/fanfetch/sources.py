@@ -14,16 +14,6 @@ from fanfetch.models import FetchRequest
 from fanfetch.settings import Settings
 
 
-def error_body(
-    message: str, details: list[dict[str, Any]] | None = None, kind: str = "invalid_request"
-) -> dict[str, Any]:
-    """The one shape of every refusal, for direct invocations and API responses alike."""
-    error: dict[str, Any] = {"type": kind, "message": message}
-    if details:
-        error["details"] = details
-    return {"error": error}
-
-
 class InvalidRequest(Exception):
     """The caller sent something fanfetch cannot act on; the message names the field."""
 
@@ -43,7 +33,11 @@ class InvalidRequest(Exception):
         self.headers = headers or {}
 
     def as_body(self) -> dict[str, Any]:
-        return error_body(self.message, self.details, self.kind)
+        """The one shape of every refusal, for direct invocations and API responses alike."""
+        error: dict[str, Any] = {"type": self.kind, "message": self.message}
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
 
 
 class Source(Enum):
