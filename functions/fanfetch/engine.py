@@ -250,7 +250,7 @@ class Fetcher:
         self.loop = asyncio.get_running_loop()
         self._next_slot: dict[str, float] = {}
         self._host_slots: dict[URL, asyncio.Semaphore] = {}
-        self._tls_by_origin: dict[tuple[str | None, int | None], TlsInfo] = {}
+        self._tls_by_origin: dict[URL, TlsInfo] = {}
 
     async def fetch(self, raw_url: str) -> UrlResult:
         started = self.loop.time()
@@ -290,9 +290,10 @@ class Fetcher:
     async def _attempt(self, url: URL, result: UrlResult) -> None:
         """One attempt. Waiting for a per-host slot and the per-host interval does not eat into `timeout`:
         with many URLs on one host, queued ones would otherwise time out before they start."""
-        slot = self._host_slots.get(url.origin())
+        origin = url.origin()
+        slot = self._host_slots.get(origin)
         if slot is None:
-            slot = self._host_slots[url.origin()] = asyncio.Semaphore(self.options.per_host)
+            slot = self._host_slots[origin] = asyncio.Semaphore(self.options.per_host)
         try:
             if slot.locked():  # only a wait needs a deadline (and its timer)
                 async with asyncio.timeout_at(self.deadline):
@@ -377,7 +378,7 @@ class Fetcher:
         result.content_length = int(length) if length and length.isdigit() else None
         result.headers = {name: headers[name] for name in RESULT_HEADERS if name in headers}
         if response.url.scheme == "https":
-            origin = (response.url.host, response.url.port)
+            origin = response.url.origin()
             if clock.ssl_object is not None:  # a new connection; a reused one keeps the facts of its handshake
                 self._tls_by_origin[origin] = _tls_info(clock.ssl_object)
             result.tls = self._tls_by_origin.get(origin)

@@ -130,15 +130,13 @@ class Guard:
         if key in self._verdicts:
             return self._verdicts[key]
         verdict: tuple[str, str] | None = None
-        literal = parse_ip_literal(host) if host else None
-        reason = self.refusal(literal) if literal is not None else None
         if scheme not in SCHEMES:
             verdict = ("invalid", f"scheme {scheme!r} is not allowed: use http or https")
         elif not host:
             verdict = ("invalid", "the URL has no host")
         elif port is None or not self.port_allowed(port):
             verdict = ("blocked", f"port {port} is not in ALLOWED_PORTS")
-        elif reason:
+        elif (literal := parse_ip_literal(host)) is not None and (reason := self.refusal(literal)):
             verdict = ("blocked", reason)
         if len(self._verdicts) < 10_000:
             self._verdicts[key] = verdict

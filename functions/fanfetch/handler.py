@@ -21,12 +21,7 @@ if TYPE_CHECKING:  # only a type: importing it at run time costs cold-start time
 API_SOURCES = (Source.API_V1, Source.API_V2)
 # Lambda returns at most 6 MB synchronously, and API Gateway carries the results as an escaped JSON string.
 RESPONSE_LIMIT_BYTES = 5_000_000
-DETAIL_FIELDS: dict[str, Any] = {
-    "redirects": [],
-    "headers": {},
-    "timings": dict.fromkeys(("dns", "connect", "tls", "ttfb", "total")),
-    "tls": None,
-}
+TIMING_FIELDS = ("dns", "connect", "tls", "ttfb", "total")
 SHORT_TEXT = 256
 
 
@@ -40,7 +35,7 @@ def fit_response(payload: dict[str, Any], limit: int) -> dict[str, Any]:
         return payload
     payload["summary"]["trimmed"] = True
     for result in payload["results"]:
-        result.update(DETAIL_FIELDS)
+        result.update(redirects=[], headers={}, timings=dict.fromkeys(TIMING_FIELDS), tls=None)
     if len(json.dumps(payload)) <= limit:
         return payload
     for result in payload["results"]:
