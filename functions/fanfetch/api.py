@@ -6,72 +6,94 @@ Imported only for API events: the event handler is heavy, and direct, scheduled 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Literal
+import time
+from collections.abc import Mapping
+from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
+from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver, Router
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, APIGatewayProxyEventV2Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import ValidationError
 
-from fanfetch import __version__
-from fanfetch.models import FetchRequest, FetchResponse
-from fanfetch.settings import Settings
-from fanfetch.sources import (
+from fanfetch import __version__, service
+from fanfetch.errors import (
+    ErrorDetail,
+    ErrorResponse,
     InvalidRequest,
-    Source,
-    check_limits,
-    http_body,
-    invalid_from,
-    query_request,
-    validation_details,
+    MethodNotAllowed,
+    Refusal,
+    RouteNotFound,
+    SchemaMismatch,
+    status_of,
 )
+from fanfetch.models import FetchOptions, FetchRequest, FetchResponse
+from fanfetch.settings import get_settings
+from fanfetch.sources import LIST_OPTIONS, Source, check_limits, http_body, query_request, validation_details
+
+ROUTES = {"/fetch": "GET, POST", "/openapi": "GET"}
 
 
-# Error models document the API's refusals; they live here, off the import path of non-API invocations.
-class ErrorDetail(BaseModel):
-    field: str
-    message: str
+def _json(description: str, model: type) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"model": model}}}
 
 
-class ApiError(BaseModel):
-    type: Literal["invalid_request", "not_found", "method_not_allowed"]
-    message: str
-    details: list[ErrorDetail] = Field(default_factory=list)
+RESPONSES: dict[int, Any] = {
+    200: _json("One result per URL, in input order; failed URLs are results too", FetchResponse),
+    400: _json("The request breaks a limit or cannot be decoded", ErrorResponse),
+    413: _json("The body is larger than MAX_BODY_BYTES", ErrorResponse),
+    422: _json("The request does not match the schema; details name each field", ErrorResponse),
+}
+
+router = Router()
 
 
-class ErrorResponse(BaseModel):
-    """Every refusal: a 4xx from the API, or the return value of a direct invocation."""
-
-    error: ApiError
-
-
-# The route functions call back into the handler to run the fetch, so the routes stay free of runtime details.
-RunFetch = Callable[[FetchRequest], dict[str, Any]]
+def _started() -> float:
+    """When the invocation began, as `handle` put it in the resolver's context."""
+    started: float = router.context.get("started", time.monotonic())
+    return started
 
 
-def _error(refusal: InvalidRequest) -> Response[Any]:
-    """A refusal as the resolver's response (routes and exception handlers)."""
+@router.post("/fetch", summary="Fetch the URLs in the JSON body", responses=RESPONSES)
+def post_fetch(request: Annotated[FetchRequest, Body()]) -> dict[str, Any]:
+    check_limits(request, get_settings())
+    return service.run(request, router.lambda_context, _started(), behind_api=True)
+
+
+@router.get("/fetch", summary="Fetch the URLs given as repeated `url` query parameters", responses=RESPONSES)
+def get_fetch() -> dict[str, Any]:
+    # Validated once, by the request model: the parameters are documented in `openapi_document`, not declared
+    # here. Read from the raw query string: HTTP API joins repeated values with commas, which would split URLs.
+    event = router.current_event
+    if isinstance(event, APIGatewayProxyEventV2):
+        params = parse_qs(event.raw_query_string or "", keep_blank_values=True)
+    else:
+        params = {name: list(values) for name, values in (event.multi_value_query_string_parameters or {}).items()}
+    request = query_request(params, get_settings())
+    return service.run(request, router.lambda_context, _started(), behind_api=True)
+
+
+@router.get("/openapi", include_in_schema=False)
+def openapi() -> Response[str]:
+    # The JSON document only: Powertools' Swagger UI page is 1.6 MB of HTML and assets.
+    return Response(status_code=200, content_type="application/json", body=json.dumps(openapi_document()))
+
+
+def _refusal_response(refusal: Refusal) -> Response[Any]:
     return Response(
-        status_code=refusal.status, content_type="application/json", body=refusal.as_body(), headers=refusal.headers
+        status_code=status_of(refusal),
+        content_type="application/json",
+        body=refusal.as_body(),
+        headers=refusal.headers,
     )
 
 
-def _raw_error(refusal: InvalidRequest) -> dict[str, Any]:
-    """A refusal as a proxy integration response, for events refused before they reach the resolver."""
-    return {
-        "statusCode": refusal.status,
-        "headers": {"Content-Type": "application/json", **refusal.headers},
-        "body": json.dumps(refusal.as_body()),
-        "isBase64Encoded": False,
-    }
-
-
-def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _validation_details(exc: RequestValidationError) -> list[ErrorDetail]:
     details = []
     for error in exc.errors():
         loc = [str(part) for part in error.get("loc", ())]
@@ -83,80 +105,68 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
         if error.get("type") == "json_invalid":
             message = f"not valid JSON ({error.get('ctx', {}).get('error', 'decode error')})"
             loc = ["body"]
-        details.append({"field": ".".join(loc) or "request", "message": message})
+        details.append(ErrorDetail(field=".".join(loc) or "request", message=message))
     return details
 
 
-def _json(description: str, model: type) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"model": model}}}
+@router.exception_handler(RequestValidationError)
+def invalid(exc: RequestValidationError) -> Response[Any]:
+    return _refusal_response(SchemaMismatch.from_details(_validation_details(exc)))
 
 
-ROUTES = {"/fetch": "GET, POST", "/openapi": "GET"}
-RESPONSES: dict[int, Any] = {
-    200: _json("One result per URL, in input order; failed URLs are results too", FetchResponse),
-    400: _json("The request breaks a limit or cannot be decoded", ErrorResponse),
-    413: _json("The body is larger than MAX_BODY_BYTES", ErrorResponse),
-    422: _json("The request does not match the schema; details name each field", ErrorResponse),
-}
+@router.exception_handler(Refusal)
+def refused(exc: Refusal) -> Response[Any]:
+    return _refusal_response(exc)
 
 
-def _build(resolver: ApiGatewayResolver) -> ApiGatewayResolver:
-    """The same routes on a v1 or v2 resolver; `handle` puts settings, the fetch runner and the raw query in context."""
+@router.exception_handler(NotFoundError)
+def not_found(exc: NotFoundError) -> Response[Any]:
+    return _refusal_response(RouteNotFound("no such route: use POST /fetch or GET /fetch?url=..."))
 
-    @resolver.post("/fetch", summary="Fetch the URLs in the JSON body", responses=RESPONSES)
-    def post_fetch(request: Annotated[FetchRequest, Body()]) -> dict[str, Any]:
-        check_limits(request, resolver.context["settings"])
-        run: RunFetch = resolver.context["run"]
-        return run(request)
 
-    @resolver.get("/fetch", summary="Fetch the URLs given as repeated `url` query parameters", responses=RESPONSES)
-    def get_fetch(url: Annotated[list[str], Query(description="A URL to fetch; repeat for more")]) -> dict[str, Any]:
-        # Read from the raw query string: HTTP API joins repeated values with commas, which would split
-        # URLs that contain one. Options may be given as further parameters, e.g. &timeout=5.
-        run: RunFetch = resolver.context["run"]
-        return run(query_request(resolver.context["query"], resolver.context["settings"]))
-
-    @resolver.get("/openapi", include_in_schema=False)
-    def openapi() -> Response[str]:
-        # The JSON document only: Powertools' Swagger UI page is 1.6 MB of HTML and assets.
-        schema = resolver.get_openapi_json_schema(
-            title="fanfetch", version=__version__, description="Fetch many URLs concurrently, one result per URL"
-        )
-        return Response(status_code=200, content_type="application/json", body=schema)
-
-    @resolver.exception_handler(RequestValidationError)
-    def invalid(exc: RequestValidationError) -> Response[Any]:
-        return _error(invalid_from(_validation_details(exc), status=422))
-
-    @resolver.exception_handler(InvalidRequest)
-    def refused(exc: InvalidRequest) -> Response[Any]:
-        return _error(exc)
-
-    @resolver.not_found
-    def not_found(exc: Exception) -> Response[Any]:
-        return _error(
-            InvalidRequest("no such route: use POST /fetch or GET /fetch?url=...", status=404, kind="not_found")
-        )
-
+def _resolver(resolver: ApiGatewayResolver) -> ApiGatewayResolver:
+    resolver.include_router(router)
     return resolver
 
 
-_resolvers: dict[Source, ApiGatewayResolver] = {}
+RESOLVERS: dict[Source, ApiGatewayResolver] = {
+    Source.API_V2: _resolver(APIGatewayHttpResolver(enable_validation=True)),
+    Source.API_V1: _resolver(APIGatewayRestResolver(enable_validation=True)),
+}
 
 
-def resolver_for(source: Source) -> ApiGatewayResolver:
-    if source not in _resolvers:
-        if source is Source.API_V2:
-            _resolvers[source] = _build(APIGatewayHttpResolver(enable_validation=True))
-        else:
-            _resolvers[source] = _build(APIGatewayRestResolver(enable_validation=True))
-    return _resolvers[source]
+def _query_parameters() -> list[dict[str, Any]]:
+    """GET /fetch's parameters, from the request model: `url` repeated, then each option that a query can carry."""
+    option_schemas = FetchOptions.model_json_schema()["properties"]
+    parameters: list[dict[str, Any]] = [
+        {
+            "name": "url",
+            "in": "query",
+            "required": True,
+            "description": "A URL to fetch; repeat for more",
+            "schema": {"type": "array", "items": {"type": "string"}, "minItems": 1},
+            "style": "form",
+            "explode": True,
+        }
+    ]
+    for name, schema in option_schemas.items():
+        if name == "headers":
+            continue
+        parameter: dict[str, Any] = {"name": name, "in": "query", "required": False, "schema": schema}
+        if name in LIST_OPTIONS:
+            parameter.update(style="form", explode=True)
+        parameters.append(parameter)
+    return parameters
 
 
-def _raw_query(event: Mapping[str, Any], source: Source) -> dict[str, list[str]]:
-    if source is Source.API_V2:
-        return parse_qs(event.get("rawQueryString") or "", keep_blank_values=True)
-    return {name: list(values) for name, values in (event.get("multiValueQueryStringParameters") or {}).items()}
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 description of the routes, the same for both payload versions."""
+    schema = RESOLVERS[Source.API_V2].get_openapi_json_schema(
+        title="fanfetch", version=__version__, description="Fetch many URLs concurrently, one result per URL"
+    )
+    document: dict[str, Any] = json.loads(schema)
+    document["paths"]["/fetch"]["get"]["parameters"] = _query_parameters()
+    return document
 
 
 def _check_method(event: Mapping[str, Any], source: Source) -> None:
@@ -168,12 +178,7 @@ def _check_method(event: Mapping[str, Any], source: Source) -> None:
         method = event.get("httpMethod")
     allowed = ROUTES.get(path) if isinstance(path, str) else None
     if allowed and isinstance(method, str) and method.upper() not in allowed.split(", "):
-        raise InvalidRequest(
-            f"method {method} is not allowed here: use {allowed}",
-            status=405,
-            kind="method_not_allowed",
-            headers={"Allow": allowed},
-        )
+        raise MethodNotAllowed(method, allowed)
 
 
 def _envelope(event: Mapping[str, Any], source: Source) -> dict[str, Any]:
@@ -184,9 +189,8 @@ def _envelope(event: Mapping[str, Any], source: Source) -> dict[str, Any]:
         model.model_validate(event)
     except ValidationError as exc:
         details = validation_details(exc)
-        raise InvalidRequest(
-            f"malformed API Gateway event: {details[0]['field']}: {details[0]['message']}", details
-        ) from None
+        first = details[0]
+        raise InvalidRequest(f"malformed API Gateway event: {first.field}: {first.message}", details) from None
     known = {field.alias or name for name, field in model.model_fields.items()}
     return {key: value for key, value in event.items() if key in known}
 
@@ -199,26 +203,20 @@ def _json_typed(headers: object, multi: bool = False) -> dict[str, Any]:
     return kept
 
 
-def handle(
-    event: Mapping[str, Any], context: LambdaContext, source: Source, settings: Settings, run: RunFetch
-) -> dict[str, Any]:
-    """Answer one API Gateway event; every refusal is a JSON 4xx, never an exception."""
-    resolver = resolver_for(source)
-    try:
-        _check_method(event, source)
-        event = _envelope(event, source)
-        # Powertools would raise on a bad base64 or non-UTF-8 body; refuse those here with a clear 400.
-        body = http_body(event, settings)
-    except InvalidRequest as exc:
-        return _raw_error(exc)
+def handle(event: Mapping[str, Any], context: LambdaContext, source: Source, started: float) -> dict[str, Any]:
+    """Answer one API Gateway event. Refusals before routing raise (the handler renders them); refusals inside a
+    route are rendered by the exception handlers above. Either way a JSON 4xx, never a 5xx."""
+    _check_method(event, source)
+    event = _envelope(event, source)
+    # Powertools would raise on a bad base64 or non-UTF-8 body; refuse those here with a clear 400.
+    body = http_body(event, get_settings())
     # /fetch takes JSON whatever the declared type (curl -d sends a form type): a body that is not JSON
     # is then refused as such, rather than parsed as a form.
     normalized = {**event, "body": body, "isBase64Encoded": False, "headers": _json_typed(event.get("headers"))}
     if isinstance(event.get("multiValueHeaders"), Mapping):
-        normalized["multiValueHeaders"] = {
-            **_json_typed(event["multiValueHeaders"], multi=True),
-        }
-    resolver.append_context(settings=settings, run=run, query=_raw_query(event, source))
+        normalized["multiValueHeaders"] = _json_typed(event["multiValueHeaders"], multi=True)
+    resolver = RESOLVERS[source]
+    resolver.append_context(started=started)
     try:
         return resolver.resolve(normalized, context)
     finally:

@@ -61,6 +61,10 @@ class FetchOptions(_Strict):
     concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY), WHOLE] = 100
     per_host: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY), WHOLE] = 10
     per_host_interval: Annotated[float, Field(ge=0, le=60)] = 0.0
+    deadline: Annotated[
+        float | None,
+        Field(gt=0, le=900, description="Seconds the whole call may take; unfinished URLs are marked `deadline`."),
+    ] = None
     timeout: Annotated[float, Field(gt=0, le=900)] = 10.0
     connect_timeout: Annotated[float, Field(gt=0, le=900)] = 5.0
     max_bytes: Annotated[int, Field(ge=0), WHOLE] | None = None

@@ -11,9 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-
-class ConfigurationError(Exception):
-    """The function's environment is misconfigured: an operator problem, not a caller one."""
+from fanfetch.errors import ConfigurationError
 
 
 def _split(value: object) -> object:

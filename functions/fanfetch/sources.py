@@ -10,34 +10,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from fanfetch.errors import ErrorDetail, InvalidRequest, PayloadTooLarge, SchemaMismatch
 from fanfetch.models import FetchRequest
 from fanfetch.settings import Settings
-
-
-class InvalidRequest(Exception):
-    """The caller sent something fanfetch cannot act on; the message names the field."""
-
-    def __init__(
-        self,
-        message: str,
-        details: list[dict[str, Any]] | None = None,
-        status: int = 400,
-        kind: str = "invalid_request",
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or []
-        self.status = status
-        self.kind = kind
-        self.headers = headers or {}
-
-    def as_body(self) -> dict[str, Any]:
-        """The one shape of every refusal, for direct invocations and API responses alike."""
-        error: dict[str, Any] = {"type": self.kind, "message": self.message}
-        if self.details:
-            error["details"] = self.details
-        return {"error": error}
 
 
 class Source(Enum):
@@ -46,6 +21,9 @@ class Source(Enum):
     API_V1 = "api_v1"
     SCHEDULE = "schedule"
     BATCH = "batch"
+
+
+API_SOURCES = frozenset({Source.API_V1, Source.API_V2})
 
 
 def detect(event: object) -> Source:
@@ -74,17 +52,11 @@ def _location(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(part) for part in loc) or "request"
 
 
-def validation_details(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[dict[str, Any]]:
+def validation_details(exc: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[ErrorDetail]:
     return [
-        {"field": _location(prefix + tuple(error["loc"])), "message": error["msg"]}
+        ErrorDetail(field=_location(prefix + tuple(error["loc"])), message=error["msg"])
         for error in exc.errors(include_url=False, include_input=False)
     ]
-
-
-def invalid_from(details: list[dict[str, Any]], status: int = 400) -> InvalidRequest:
-    first = details[0] if details else {"field": "request", "message": "invalid"}
-    more = f" (and {len(details) - 1} more problems)" if len(details) > 1 else ""
-    return InvalidRequest(f"{first['field']}: {first['message']}{more}", details, status)
 
 
 def build_request(data: object, settings: Settings, strict: bool = True) -> FetchRequest:
@@ -92,7 +64,7 @@ def build_request(data: object, settings: Settings, strict: bool = True) -> Fetc
     try:
         request = FetchRequest.model_validate(data, strict=strict)
     except ValidationError as exc:
-        raise invalid_from(validation_details(exc)) from None
+        raise SchemaMismatch.from_details(validation_details(exc)) from None
     check_limits(request, settings)
     return request
 
@@ -101,7 +73,7 @@ def check_limits(request: FetchRequest, settings: Settings) -> None:
     if len(request.urls) > settings.MAX_URLS:
         raise InvalidRequest(
             f"urls: {len(request.urls)} URLs given; at most {settings.MAX_URLS} are allowed per request (MAX_URLS)",
-            [{"field": "urls", "message": f"at most {settings.MAX_URLS} items"}],
+            [ErrorDetail(field="urls", message=f"at most {settings.MAX_URLS} items")],
         )
 
 
@@ -141,7 +113,7 @@ def http_body(event: Mapping[str, Any], settings: Settings) -> str:
     if not isinstance(body, str):
         raise InvalidRequest("body: must be a string")
     if len(body) > settings.MAX_BODY_BYTES * 4 // 3 + 4:
-        raise InvalidRequest(f"body: larger than {settings.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)", status=413)
+        raise PayloadTooLarge(f"body: larger than {settings.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)")
     try:
         raw = body.encode()
     except UnicodeEncodeError:
@@ -152,7 +124,7 @@ def http_body(event: Mapping[str, Any], settings: Settings) -> str:
         except binascii.Error:
             raise InvalidRequest("body: isBase64Encoded is true but the body is not valid base64") from None
     if len(raw) > settings.MAX_BODY_BYTES:
-        raise InvalidRequest(f"body: larger than {settings.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)", status=413)
+        raise PayloadTooLarge(f"body: larger than {settings.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES)")
     try:
         return raw.decode()
     except UnicodeDecodeError:
@@ -160,12 +132,17 @@ def http_body(event: Mapping[str, Any], settings: Settings) -> str:
 
 
 def query_request(params: Mapping[str, list[str]], settings: Settings) -> FetchRequest:
-    """`GET /fetch?url=...&url=...&timeout=5`: repeated `url`, options as scalar parameters."""
+    """`GET /fetch?url=...&url=...&timeout=5`: repeated `url`, scalar options as parameters, list options repeated
+    (`ok_status=200&ok_status=299`). The one validation of a GET request."""
     options: dict[str, object] = {}
     for name, values in params.items():
         if name == "url":
             continue
         if name == "headers":
             raise InvalidRequest("headers: cannot be set in a query string; use POST /fetch")
-        options[name] = values[-1]
+        options[name] = values if name in LIST_OPTIONS else values[-1]
     return build_request({"urls": params.get("url", []), "options": options}, settings, strict=False)
+
+
+# Options that take several values, given as a repeated query parameter.
+LIST_OPTIONS = frozenset({"ok_status"})

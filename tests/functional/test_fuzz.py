@@ -10,7 +10,7 @@ from unittest import mock
 
 import pytest
 import schemathesis
-from fanfetch import handler as handler_module
+from fanfetch import service
 from fanfetch.handler import lambda_handler
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -20,7 +20,7 @@ from tools.serve import make_app
 
 pytestmark = pytest.mark.fuzz
 
-REAL_RUN_FETCH = handler_module.run_fetch
+REAL_RUN_FETCH = service.run_fetch
 SAMPLES = ["direct.json", "api-post.json", "api-get.json", "rest-post.json", "schedule.json", "batch.json"]
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -48,14 +48,14 @@ hostile_strings = st.sampled_from(
 )
 
 
-def _stub_fetch(request: Any, settings: Any, budget: float) -> dict[str, Any]:
+def _stub_fetch(request: Any, settings: Any, budget: float, nested: bool = False) -> dict[str, Any]:
     # Parsing is under test here, not fetching: nothing leaves the process.
     return {"results": [], "summary": {"total": len(request.urls)}}
 
 
 @pytest.fixture(autouse=True)
 def _no_fetching() -> Iterator[None]:
-    with mock.patch("fanfetch.handler.run_fetch", _stub_fetch):
+    with mock.patch("fanfetch.service.run_fetch", _stub_fetch):
         yield
 
 
@@ -160,16 +160,12 @@ def local_api() -> Iterator[str]:
 
 def _served_schema() -> dict[str, Any]:
     """The document GET /openapi answers with, produced by the same resolver the API uses."""
-    from fanfetch.api import resolver_for
-    from fanfetch.sources import Source
-
-    with mock.patch("fanfetch.handler.run_fetch", _stub_fetch):
+    with mock.patch("fanfetch.service.run_fetch", _stub_fetch):
         event = load_event("api-get.json")
         event.update(rawPath="/openapi", rawQueryString="", routeKey="GET /openapi")
         event.pop("queryStringParameters", None)
         event["requestContext"]["http"]["path"] = "/openapi"
         response = lambda_handler(event, FakeContext())
-    assert resolver_for(Source.API_V2) is not None
     document: dict[str, Any] = json.loads(response["body"])
     return document
 
@@ -184,15 +180,15 @@ def test_local_api_serves_the_schema_that_is_fuzzed(local_api: str) -> None:
         assert json.loads(response.read()) == _served_schema()
 
 
-def _real_fetch_with_short_budget(request: Any, settings: Any, budget: float) -> dict[str, Any]:
+def _real_fetch_with_short_budget(request: Any, settings: Any, budget: float, nested: bool = False) -> dict[str, Any]:
     """The real engine, with a budget short enough that a generated URL cannot stall the run."""
-    return REAL_RUN_FETCH(request, settings, min(budget, 2.0))
+    return REAL_RUN_FETCH(request, settings, min(budget, 2.0), nested)
 
 
 @schema.parametrize()
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 def test_local_api_conforms_to_its_openapi_schema(case: Any, local_api: str) -> None:
-    with mock.patch("fanfetch.handler.run_fetch", _real_fetch_with_short_budget):
+    with mock.patch("fanfetch.service.run_fetch", _real_fetch_with_short_budget):
         response = case.call_and_validate(base_url=local_api)
     assert response.status_code < 500
     if response.status_code >= 400:

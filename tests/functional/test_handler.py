@@ -201,7 +201,7 @@ def test_handler_returns_partial_results_when_lambda_time_runs_out(threaded_orig
 
 
 def test_handler_caps_api_budget_at_api_gateway_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    from fanfetch.handler import fetch_budget
+    from fanfetch.service import fetch_budget
     from fanfetch.settings import load_settings
 
     settings = load_settings({"API_TIMEOUT_SECONDS": "29", "DEADLINE_MARGIN_SECONDS": "0.5"})
@@ -219,11 +219,11 @@ def test_handler_trims_detail_rather_than_lose_results_when_response_is_too_larg
     threaded_origin: ThreadedOrigin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given long URLs that redirect, and a response limit they overflow
-    from fanfetch import handler
+    from fanfetch import service
 
     long_tail = "x" * 1500
     urls = [threaded_origin.url(f"/redirect/2?{i}{long_tail}") for i in range(40)]
-    monkeypatch.setattr(handler, "RESPONSE_LIMIT_BYTES", 30_000)
+    monkeypatch.setattr(service, "RESPONSE_LIMIT_BYTES", 30_000)
 
     # When fetched
     response = lambda_handler({"urls": urls}, FakeContext())
@@ -236,7 +236,7 @@ def test_handler_trims_detail_rather_than_lose_results_when_response_is_too_larg
 
 
 def test_fit_response_leaves_small_responses_untouched() -> None:
-    from fanfetch.handler import fit_response
+    from fanfetch.service import fit_response
 
     payload = {"results": [{"url": "http://a/", "redirects": [{"url": "http://b/", "status": 301}]}], "summary": {}}
     assert fit_response(payload, 10_000) == {

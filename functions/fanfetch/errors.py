@@ -1,0 +1,126 @@
+"""Every way fanfetch refuses or fails an invocation, as one hierarchy; the class decides the HTTP status.
+
+    FanfetchError
+    ├── InvalidRequest            400  the caller sent something fanfetch cannot act on
+    │   ├── PayloadTooLarge       413  the body passes MAX_BODY_BYTES
+    │   └── SchemaMismatch        422  the request does not match the schema
+    ├── RouteNotFound             404  no such API route
+    ├── MethodNotAllowed          405  a known route asked with another method (carries `Allow`)
+    └── ConfigurationError             the function's environment is wrong: an operator problem, never rendered
+
+A URL that fails is not an error here: it is a result with `error.type` (see `models.ErrorType`).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+RefusalType = Literal["invalid_request", "not_found", "method_not_allowed"]
+
+
+class ErrorDetail(BaseModel):
+    field: str
+    message: str
+
+
+class ApiError(BaseModel):
+    type: RefusalType
+    message: str
+    details: list[ErrorDetail] = Field(default_factory=list)
+
+
+class ErrorResponse(BaseModel):
+    """Every refusal: the body of an API 4xx, or the return value of a direct invocation."""
+
+    error: ApiError
+
+
+class FanfetchError(Exception):
+    """Base of everything fanfetch raises on purpose."""
+
+
+class ConfigurationError(FanfetchError):
+    """The function's environment is misconfigured: the invocation fails and the log names the variable."""
+
+
+class Refusal(FanfetchError):
+    """A request fanfetch answers with an error body instead of results."""
+
+    type: RefusalType = "invalid_request"
+
+    def __init__(self, message: str, details: list[ErrorDetail] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {}
+
+    def to_model(self) -> ErrorResponse:
+        return ErrorResponse(error=ApiError(type=self.type, message=self.message, details=self.details))
+
+    def as_body(self) -> dict[str, Any]:
+        """The one shape of every refusal; `details` only when there are some."""
+        return self.to_model().model_dump(exclude_defaults=True)
+
+
+class InvalidRequest(Refusal):
+    """The caller sent something fanfetch cannot act on; the message names the field."""
+
+
+class PayloadTooLarge(InvalidRequest):
+    """The request body is larger than MAX_BODY_BYTES."""
+
+
+class SchemaMismatch(InvalidRequest):
+    """The request does not match the schema; `details` name each field."""
+
+    @classmethod
+    def from_details(cls, details: list[ErrorDetail]) -> SchemaMismatch:
+        first = details[0] if details else ErrorDetail(field="request", message="invalid")
+        more = f" (and {len(details) - 1} more problems)" if len(details) > 1 else ""
+        return cls(f"{first.field}: {first.message}{more}", details)
+
+
+class RouteNotFound(Refusal):
+    type = "not_found"
+
+
+class MethodNotAllowed(Refusal):
+    type = "method_not_allowed"
+
+    def __init__(self, method: str, allowed: str) -> None:
+        super().__init__(f"method {method} is not allowed here: use {allowed}")
+        self.allowed = allowed
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Allow": self.allowed}
+
+
+# Checked in order, most specific first.
+STATUS_BY_CLASS: tuple[tuple[type[Refusal], int], ...] = (
+    (PayloadTooLarge, 413),
+    (SchemaMismatch, 422),
+    (InvalidRequest, 400),
+    (RouteNotFound, 404),
+    (MethodNotAllowed, 405),
+)
+
+
+def status_of(refusal: Refusal) -> int:
+    return next(status for cls, status in STATUS_BY_CLASS if isinstance(refusal, cls))
+
+
+def proxy_response(refusal: Refusal) -> dict[str, Any]:
+    """A refusal as an API Gateway proxy integration response."""
+    return {
+        "statusCode": status_of(refusal),
+        "headers": {"Content-Type": "application/json", **refusal.headers},
+        "body": json.dumps(refusal.as_body()),
+        "isBase64Encoded": False,
+    }

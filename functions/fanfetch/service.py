@@ -1,0 +1,132 @@
+"""One fetch as an invocation runs it: the time budget, the engine, and a response that always fits Lambda's limit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
+
+from fanfetch.engine import fetch_all
+from fanfetch.guard import Guard
+from fanfetch.models import FetchRequest, Timings, dump_response
+from fanfetch.observability import logger
+from fanfetch.settings import Settings, get_settings
+
+if TYPE_CHECKING:  # only a type: importing it at run time costs cold-start time
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+# Lambda returns at most 6 MB (6,291,456 bytes) synchronously. Sizes are measured as Python's default json.dumps
+# writes them (ASCII, with spaces), which is never smaller than what the runtime or the API resolver sends.
+RESPONSE_LIMIT_BYTES = 6_000_000
+SHORT_TEXT = 256
+CUT_MARK = "...[cut]"
+EMPTY_TIMINGS = {f.name: None for f in fields(Timings)}
+
+
+def fetch_budget(
+    context: LambdaContext, settings: Settings, started: float, behind_api: bool, deadline: float | None = None
+) -> float:
+    """Seconds the engine may spend: the least of what Lambda leaves, what API Gateway leaves and the caller's
+    `deadline`, each less the time kept back to return the results."""
+    margin = settings.DEADLINE_MARGIN_SECONDS
+    elapsed = time.monotonic() - started
+    limits = [context.get_remaining_time_in_millis() / 1000 - margin]
+    if behind_api:
+        limits.append(settings.API_TIMEOUT_SECONDS - elapsed - margin)
+    if deadline is not None:
+        # A short deadline keeps back a share of itself rather than the whole margin.
+        limits.append(deadline - elapsed - min(margin, deadline / 10))
+    return max(0.0, min(limits))
+
+
+def run(request: FetchRequest, context: LambdaContext, started: float, behind_api: bool = False) -> dict[str, Any]:
+    """The response to one request, as the invocation's entry point (handler or API route) returns it."""
+    settings = get_settings()
+    budget = fetch_budget(context, settings, started, behind_api, request.options.deadline)
+    return run_fetch(request, settings, budget, nested=behind_api)
+
+
+def run_fetch(request: FetchRequest, settings: Settings, budget: float, nested: bool = False) -> dict[str, Any]:
+    """Fetch within `budget` seconds; `nested` when the response travels as a JSON string inside an API response."""
+    guard = Guard(settings.ALLOWED_NETWORKS, settings.ALLOWED_PORTS)
+    # A new event loop, session and connector per invocation: a session kept across
+    # asyncio.run calls breaks on warm starts ("Event loop is closed").
+    response = asyncio.run(fetch_all(request.urls, request.options, guard=guard, budget=budget))
+    summary = response.summary
+    logger.info(
+        "fetched",
+        extra={
+            "total": summary.total,
+            "ok": summary.ok,
+            "failed": summary.failed,
+            "bytes": summary.bytes,
+            "elapsed_ms": summary.elapsed_ms,
+            "deadline_hit": summary.deadline_hit,
+            "budget_s": round(budget, 3),
+        },
+    )
+    payload = fit_response(dump_response(response), RESPONSE_LIMIT_BYTES, nested=nested)
+    if payload["summary"]["trimmed"]:
+        logger.warning("response trimmed to fit the Lambda payload limit", extra={"total": summary.total})
+    return payload
+
+
+def encoded_size(payload: dict[str, Any], nested: bool = False) -> int:
+    """Bytes of the payload as JSON; `nested` adds the escaping of a JSON string inside another document."""
+    text = json.dumps(payload)
+    return len(json.dumps(text)) if nested else len(text)
+
+
+def _shorten(text: object) -> object:
+    if isinstance(text, str) and len(text) > SHORT_TEXT:
+        return text[: SHORT_TEXT - len(CUT_MARK)] + CUT_MARK
+    return text
+
+
+def _drop_detail(result: dict[str, Any]) -> None:
+    result.update(redirects=[], headers={}, timings=dict(EMPTY_TIMINGS), tls=None)
+
+
+def _shorten_text(result: dict[str, Any]) -> None:
+    for key in ("url", "final_url", "content_type"):
+        result[key] = _shorten(result.get(key))
+    if result.get("error"):
+        result["error"]["message"] = _shorten(result["error"]["message"])
+
+
+def _keep_outcome_only(result: dict[str, Any]) -> None:
+    """What always stays: `ok`, `status`, `bytes` and `error.type`, in a result that still has every field."""
+    result.update(final_url=None, content_type=None, sha256=None, content_length=None, wire_bytes=None)
+    if result.get("error"):
+        result["error"]["message"] = ""
+
+
+def _drop_urls(result: dict[str, Any]) -> None:
+    # Results are in input order, so the caller can still pair them with the URLs it sent.
+    result["url"] = ""
+
+
+# Each step loses more; the response is measured again after every one.
+TRIM_STEPS = (_drop_detail, _shorten_text, _keep_outcome_only, _drop_urls)
+
+
+def fit_response(payload: dict[str, Any], limit: int, nested: bool = False) -> dict[str, Any]:
+    """Keep every result inside Lambda's response limit: a response too large would lose them all.
+
+    Detail goes step by step (redirect chains, headers, timings and TLS facts; then long text; then everything
+    but each URL's outcome; then the URLs themselves), measuring after each step, and `summary.trimmed` says so.
+    A result reduced to its outcome is under 400 bytes, so with MAX_URLS at most 5,000 the last step fits.
+    """
+    if encoded_size(payload, nested) <= limit:
+        return payload
+    payload["summary"]["trimmed"] = True
+    for step in TRIM_STEPS:
+        for result in payload["results"]:
+            step(result)
+        size = encoded_size(payload, nested)
+        if size <= limit:
+            return payload
+    logger.error("response still over the limit after trimming", extra={"bytes": size, "limit": limit})
+    return payload
