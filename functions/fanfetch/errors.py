@@ -82,7 +82,7 @@ class SchemaMismatch(InvalidRequest):
     @classmethod
     def from_details(cls, details: list[ErrorDetail]) -> SchemaMismatch:
         first = details[0] if details else ErrorDetail(field="request", message="invalid")
-        more = f" (and {len(details) - 1} more problems)" if len(details) > 1 else ""
+        more = f" (and {len(details) - 1} more)" if len(details) > 1 else ""
         return cls(f"{first.field}: {first.message}{more}", details)
 
 

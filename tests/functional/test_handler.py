@@ -243,3 +243,85 @@ def test_fit_response_leaves_small_responses_untouched() -> None:
         "results": [{"url": "http://a/", "redirects": [{"url": "http://b/", "status": 301}]}],
         "summary": {},
     }
+
+
+def test_handler_returns_every_result_within_the_deadline_option_when_urls_hang(
+    threaded_origin: ThreadedOrigin,
+) -> None:
+    # Given hanging URLs among quick ones, a long timeout, plenty of Lambda time and a 2 s deadline
+    urls = [threaded_origin.url("/hang") if i % 10 == 0 else threaded_origin.url(f"/bytes/{i}") for i in range(50)]
+    event = {"urls": urls, "options": {"deadline": 2, "timeout": 60}}
+    started = time.monotonic()
+
+    # When the handler runs
+    response = lambda_handler(event, FakeContext(remaining_s=300))
+
+    # Then it answers within 2.5 s with one result per URL, the hung ones marked deadline
+    assert time.monotonic() - started < 2.5
+    results = response["results"]
+    assert [r["url"] for r in results] == urls
+    assert {r["error"]["type"] for i, r in enumerate(results) if i % 10 == 0} == {"deadline"}
+    assert all(r["ok"] for i, r in enumerate(results) if i % 10)
+
+
+def test_handler_applies_the_deadline_option_when_api_v2_get(threaded_origin: ThreadedOrigin) -> None:
+    from urllib.parse import urlencode
+
+    event = load_event("api-get.json")
+    event["rawQueryString"] = urlencode([("url", threaded_origin.url("/hang")), ("deadline", "1"), ("timeout", "30")])
+    started = time.monotonic()
+    response = lambda_handler(event, FakeContext())
+    assert time.monotonic() - started < 1.5
+    assert response["statusCode"] == 200
+    assert _body(response)["results"][0]["error"]["type"] == "deadline"
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "901", ""])
+def test_handler_answers_422_naming_deadline_when_get_deadline_is_bad(value: str) -> None:
+    from urllib.parse import urlencode
+
+    event = load_event("api-get.json")
+    event["rawQueryString"] = urlencode([("url", "https://example.com/"), ("deadline", value)])
+    response = lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 422
+    error = _body(response)["error"]
+    assert error["type"] == "invalid_request"
+    assert error["details"][0]["field"] == "options.deadline"
+
+
+def test_handler_reads_repeated_list_options_when_api_v2_get(threaded_origin: ThreadedOrigin) -> None:
+    from urllib.parse import urlencode
+
+    event = load_event("api-get.json")
+    query = [("url", threaded_origin.url("/status/404")), ("ok_status", "400"), ("ok_status", "404")]
+    event["rawQueryString"] = urlencode(query)
+    response = lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 200
+    assert _body(response)["results"][0]["ok"] is True
+
+
+def test_handler_answers_405_with_allow_when_method_is_wrong() -> None:
+    event = _api_post({"urls": ["http://a/"]})
+    event["requestContext"]["http"]["method"] = "DELETE"
+    response = lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 405
+    assert response["headers"]["Allow"] == "GET, POST"
+    assert _body(response)["error"]["type"] == "method_not_allowed"
+
+
+def test_handler_answers_400_naming_the_field_when_api_envelope_is_malformed() -> None:
+    event = _api_post({"urls": ["http://a/"]})
+    event["requestContext"]["http"]["method"] = 7
+    response = lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 400
+    assert "requestContext.http.method" in _body(response)["error"]["message"]
+
+
+def test_openapi_documents_every_get_option_including_deadline() -> None:
+    from fanfetch.api import openapi_document
+    from fanfetch.models import FetchOptions
+
+    parameters = {p["name"]: p for p in openapi_document()["paths"]["/fetch"]["get"]["parameters"]}
+    assert set(parameters) == {"url"} | (set(FetchOptions.model_fields) - {"headers"})
+    assert parameters["deadline"]["schema"]["anyOf"][0]["exclusiveMinimum"] == 0
+    assert parameters["url"]["required"] is True
