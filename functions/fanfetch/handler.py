@@ -12,8 +12,9 @@ from fanfetch.engine import fetch_all
 from fanfetch.guard import Guard
 from fanfetch.models import FetchRequest, dump_response
 from fanfetch.observability import logger
+from fanfetch.recorder import load_targets, record_run, sink_reserve_seconds
 from fanfetch.settings import Settings, get_settings
-from fanfetch.sources import InvalidRequest, Source, detect, to_request
+from fanfetch.sources import InvalidRequest, Source, build_request, detect, to_request
 
 if TYPE_CHECKING:  # only a type: importing it at run time costs cold-start time
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -94,15 +95,22 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         if isinstance(request_context, Mapping) and isinstance(request_context.get("requestId"), str):
             logger.set_correlation_id(request_context["requestId"])
 
+    scheduled = source is Source.SCHEDULE
+
     def run(request: FetchRequest) -> dict[str, Any]:
-        return run_fetch(request, settings, fetch_budget(context, settings, started, behind_api))
+        budget = fetch_budget(context, settings, started, behind_api) - sink_reserve_seconds(request, settings, scheduled)
+        payload = run_fetch(request, settings, max(0.0, budget))
+        return record_run(request, payload, settings, context.aws_request_id, scheduled)
 
     if behind_api:
         from fanfetch import api  # heavy; only API events pay for it
 
         return api.handle(event, context, source, settings, run)
     try:
-        request = to_request(event, source, settings)
+        if scheduled and settings.TARGETS_S3_URI:
+            request = build_request(load_targets(settings), settings)
+        else:
+            request = to_request(event, source, settings)
     except InvalidRequest as exc:
         logger.warning("invalid request", extra={"reason": exc.message, "source": source.value})
         return exc.as_body()
