@@ -98,8 +98,8 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
     scheduled = source is Source.SCHEDULE
 
     def run(request: FetchRequest) -> dict[str, Any]:
-        budget = fetch_budget(context, settings, started, behind_api) - sink_reserve_seconds(request, settings, scheduled)
-        payload = run_fetch(request, settings, max(0.0, budget))
+        reserve = sink_reserve_seconds(request, settings, scheduled)  # the sinks get their turn before the deadline
+        payload = run_fetch(request, settings, max(0.0, fetch_budget(context, settings, started, behind_api) - reserve))
         return record_run(request, payload, settings, context.aws_request_id, scheduled)
 
     if behind_api:

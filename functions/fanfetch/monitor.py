@@ -261,4 +261,3 @@ def alert_message(comparison: RunComparison, run: Mapping[str, Any], tls_warn_da
 def run_document(payload: Mapping[str, Any], run: Mapping[str, Any]) -> dict[str, Any]:
     """What is kept of one run under runs/: who ran it, when, and the results as returned."""
     return {"schema": SCHEMA_VERSION, "run": dict(run), "summary": payload["summary"], "results": payload["results"]}
-

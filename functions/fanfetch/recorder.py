@@ -36,7 +36,9 @@ def load_targets(settings: Settings) -> dict[str, Any]:
         text = store.read_text(settings.TARGETS_S3_URI, settings.SINK_TIMEOUT_SECONDS)
         return monitor.parse_targets(text)
     except store.SinkError as exc:
-        logger.error("targets unavailable", extra={"sink": "targets", "uri": settings.TARGETS_S3_URI, "reason": str(exc)})
+        logger.error(
+            "targets unavailable", extra={"sink": "targets", "uri": settings.TARGETS_S3_URI, "reason": str(exc)}
+        )
         raise InvalidRequest(
             f"targets could not be read from TARGETS_S3_URI: {exc}", status=502, kind="targets_unavailable"
         ) from None
@@ -58,7 +60,11 @@ def record_run(
         return payload
     if not settings.RESULTS_BUCKET:
         if request.options.store:
-            payload["monitor"] = {"stored": None, "alert": None, "errors": ["store: true needs RESULTS_BUCKET to be set"]}
+            payload["monitor"] = {
+                "stored": None,
+                "alert": None,
+                "errors": ["store: true needs RESULTS_BUCKET to be set"],
+            }
         return payload
     finished = datetime.now(UTC)
     started = finished - timedelta(milliseconds=float(payload["summary"].get("elapsed_ms") or 0))

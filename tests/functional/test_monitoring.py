@@ -51,7 +51,7 @@ class Aws:
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1")
 
-    def keys(self) -> list[str]:
+    def object_keys(self) -> list[str]:
         listing = self.client("s3").list_objects_v2(Bucket=BUCKET)
         return sorted(item["Key"] for item in listing.get("Contents", []))
 
@@ -163,8 +163,11 @@ def test_three_scheduled_runs_store_compare_and_alert_once(
     # Given two URLs that answer, when the first scheduled run happens
     first = scheduled_run("run-1")
     # Then both are new and up, and the run, latest.json and the page are in the bucket
-    assert [(r["url"], r["change"], r["state"]) for r in first["results"]] == [(url_a, "new", "up"), (url_b, "new", "up")]
-    keys = aws.keys()
+    assert [(r["url"], r["change"], r["state"]) for r in first["results"]] == [
+        (url_a, "new", "up"),
+        (url_b, "new", "up"),
+    ]
+    keys = aws.object_keys()
     (run_key,) = [key for key in keys if key.startswith("runs/")]
     assert run_key.endswith("Z-run-1.json") and run_key.count("/") == 4
     assert {"latest.json", "status.html"} <= set(keys)
@@ -199,7 +202,7 @@ def test_three_scheduled_runs_store_compare_and_alert_once(
     assert third["summary"]["went_down"] == 0
     assert third["monitor"]["alert"] is None
     assert aws.alerts() == []
-    assert len([key for key in aws.keys() if key.startswith("runs/")]) == 3
+    assert len([key for key in aws.object_keys() if key.startswith("runs/")]) == 3
 
     # And every run emitted its metrics as EMF, UrlsDown among them
     documents = emf_documents(capfd.readouterr().out)
@@ -253,7 +256,7 @@ def test_an_alert_topic_that_refuses_is_logged_and_the_run_is_still_kept(
     assert response["monitor"]["alert"]["message_id"] is None
     assert "deleted-topic" in response["monitor"]["errors"][0]
     assert [r["sink"] for r in error_logs] == ["alert topic"]
-    assert "latest.json" in aws.keys()
+    assert "latest.json" in aws.object_keys()
 
 
 def test_targets_are_read_from_s3_and_a_direct_run_stores_only_when_asked(
@@ -270,9 +273,9 @@ def test_targets_are_read_from_s3_and_a_direct_run_stores_only_when_asked(
     assert [r["url"] for r in scheduled["results"]] == [server.url("/b")]
 
     # A direct invocation without `store` leaves the bucket alone; with it, the run is kept and located
-    before = aws.keys()
+    before = aws.object_keys()
     plain = lambda_handler({"urls": [server.url("/a")]}, FakeContext())
-    assert "monitor" not in plain and aws.keys() == before
+    assert "monitor" not in plain and aws.object_keys() == before
     stored = lambda_handler({"urls": [server.url("/a")], "options": {"store": True}}, FakeContext())
     assert stored["results"][0]["change"] == "new"
     assert stored["monitor"]["stored"]["run"].startswith(f"s3://{BUCKET}/runs/")
@@ -294,9 +297,20 @@ def _dump_dom(page: Path, tmp_path: Path) -> str:
     chromium = shutil.which("chromium")
     assert chromium, "chromium is missing: `make check` installs it (apt-get install chromium)"
     completed = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}",
-         "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
-        capture_output=True, text=True, timeout=90, check=True,
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--virtual-time-budget=2000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=True,
     )
     return completed.stdout
 

@@ -12,12 +12,25 @@ T0 = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 RUN = {"request_id": "r1", "at": "2026-11-26T12:00:00Z", "key": "runs/x.json"}
 
 
-def result(url: str = "https://a.test/", ok: bool = True, status: int | None = 200, size: int = 100, **extra: Any) -> dict[str, Any]:
-    return {"url": url, "ok": ok, "status": status, "bytes": size, "elapsed_ms": 12.5, "sha256": None, "tls": None,
-            "error": None if ok else {"type": "http", "message": f"status {status}"}, **extra}
+def result(
+    url: str = "https://a.test/", ok: bool = True, status: int | None = 200, size: int = 100, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "url": url,
+        "ok": ok,
+        "status": status,
+        "bytes": size,
+        "elapsed_ms": 12.5,
+        "sha256": None,
+        "tls": None,
+        "error": None if ok else {"type": "http", "message": f"status {status}"},
+        **extra,
+    }
 
 
-def compare(results: list[dict[str, Any]], previous: dict[str, Any] | None, at: datetime = T0, warn: float = 14) -> monitor.RunComparison:
+def compare(
+    results: list[dict[str, Any]], previous: dict[str, Any] | None, at: datetime = T0, warn: float = 14
+) -> monitor.RunComparison:
     return monitor.compare_run(results, previous, at, {**RUN, "at": monitor.iso(at)}, warn)
 
 

@@ -72,7 +72,11 @@ def test_function_environment_names_the_sinks() -> None:
 def test_alert_topic_has_an_optional_email_subscription() -> None:
     subscription = RESOURCES["AlertEmailSubscription"]
     assert subscription["Condition"] == "HasAlertEmail"
-    assert subscription["Properties"] == {"TopicArn": {"Ref": "AlertTopic"}, "Protocol": "email", "Endpoint": {"Ref": "AlertEmail"}}
+    assert subscription["Properties"] == {
+        "TopicArn": {"Ref": "AlertTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlertEmail"},
+    }
     assert TEMPLATE["Parameters"]["AlertEmail"]["Default"] == ""
 
 

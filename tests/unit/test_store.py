@@ -51,7 +51,7 @@ def test_a_missing_bucket_is_a_sink_error_naming_it(aws: None) -> None:
 
 
 def test_read_text_needs_the_object(aws: None) -> None:
-    store.write_object(BUCKET, "targets/urls.txt", "https://a.test/\n".encode(), "text/plain", 2.0)
+    store.write_object(BUCKET, "targets/urls.txt", b"https://a.test/\n", "text/plain", 2.0)
     assert store.read_text(f"s3://{BUCKET}/targets/urls.txt", 2.0) == "https://a.test/\n"
     with pytest.raises(store.SinkError, match="no such object"):
         store.read_text(f"s3://{BUCKET}/targets/none.txt", 2.0)
