@@ -31,11 +31,13 @@ def _tls_days(result: Mapping[str, Any]) -> float | None:
 def emit_run_metrics(payload: Mapping[str, Any], function_name: str, monitored: bool, per_url: bool) -> None:
     """One EMF document for the run, flushed now: a run's metrics never wait for, or depend on, its sinks.
 
-    UrlsDown only comes from monitor runs, so that its alarm (missing data is breaching) notices a schedule
-    that stopped, whatever direct callers do. Per-URL metrics carry a `url` dimension: one metric each.
+    UrlsDown and MinTlsDaysLeft only come from monitor runs, so that the UrlsDown alarm (missing data is
+    breaching) notices a schedule that stopped, whatever direct callers do. Per-URL metrics carry a `url`
+    dimension: one metric each.
     """
     summary = payload.get("summary") or {}
     results = _results(payload)
+    metrics.clear_default_dimensions()
     if function_name:
         metrics.set_default_dimensions(function=function_name)
     metrics.add_metric(name="UrlsFetched", unit=MetricUnit.Count, value=len(results))
@@ -47,7 +49,8 @@ def emit_run_metrics(payload: Mapping[str, Any], function_name: str, monitored: 
         if result.get("ok") and isinstance(result.get("elapsed_ms"), int | float):
             metrics.add_metric(name="FetchLatency", unit=MetricUnit.Milliseconds, value=float(result["elapsed_ms"]))
     days = [value for value in map(_tls_days, results) if value is not None]
-    if days:
+    # Like UrlsDown, only monitored certificates: a caller's one-off fetch must not raise the alarm.
+    if monitored and days:
         metrics.add_metric(name="MinTlsDaysLeft", unit=MetricUnit.Count, value=round(min(days), 2))
     metrics.flush_metrics()
     if per_url:
