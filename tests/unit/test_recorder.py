@@ -121,3 +121,22 @@ def test_sink_reserve_is_kept_only_for_monitor_runs_with_a_bucket() -> None:
     assert recorder.sink_reserve_seconds(request("https://a.test/"), with_bucket, scheduled=True) == 10
     assert recorder.sink_reserve_seconds(request("https://a.test/"), with_bucket, scheduled=False) == 0
     assert recorder.sink_reserve_seconds(request("https://a.test/"), Settings(), scheduled=True) == 0
+
+
+def test_an_unreachable_s3_endpoint_keeps_the_results_and_names_the_sink(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an endpoint where nothing listens (port 9, discard, is closed on loopback)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    store.reset_clients()
+    settings = Settings(RESULTS_BUCKET=BUCKET, SINK_TIMEOUT_SECONDS=1)
+    try:
+        response = recorder.record_run(request("https://a.test/"), payload("https://a.test/"), settings, "r", True)
+    finally:
+        store.reset_clients()
+    assert response["results"][0]["ok"] is True
+    (error,) = response["monitor"]["errors"]
+    assert error.startswith(f"s3://{BUCKET}/latest.json:") and "127.0.0.1:9" in error
+    assert emf(capsys.readouterr().out)[0]["UrlsDown"] == [0]
