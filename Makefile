@@ -22,7 +22,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ENDPOINT_URL ?= http://127.0.0.1:9
 export AWS_MAX_ATTEMPTS ?= 1
 
-.PHONY: help dev lint format typecheck validate build test check invoke demo serve bench deploy delete clean
+.PHONY: help dev lint format typecheck validate build test check invoke demo monitor-demo chromium serve bench deploy delete clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,7 +54,11 @@ build: dev ## sam build for this machine, with compiled .pyc files
 	$(BIN)/sam build --cached --parameter-overrides Architecture=$(LOCAL_ARCH)
 	$(PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash $(BUILD_DIR)
 
-test: dev build ## pytest: unit, functional (loopback servers, moto) and smoke (built artifact)
+# The status page is checked in a real headless browser; CI is a fresh Debian machine running as root.
+chromium: ## install Debian's chromium when it is missing (the status page tests open it)
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test: dev build chromium ## pytest: unit, functional (loopback servers, moto) and smoke (built artifact)
 	$(BIN)/pytest
 
 check: lint typecheck validate test ## everything CI runs
@@ -64,6 +68,9 @@ invoke: build ## invoke the built function through the runtime emulator: make in
 
 demo: build ## the main job offline: a local origin, the built function, a table of results
 	$(PY) -m tools.demo
+
+monitor-demo: dev ## two scheduled runs and a change, offline: moto (server mode) and a loopback site
+	$(PY) -m tools.monitor_demo $(ARGS)
 
 serve: dev ## local API on 127.0.0.1:3000 (POST/GET /fetch as API Gateway v2 events)
 	$(PY) -m tools.serve $(if $(PORT),--port $(PORT))

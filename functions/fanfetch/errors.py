@@ -6,6 +6,7 @@
     │   └── SchemaMismatch        422  the request does not match the schema
     ├── RouteNotFound             404  no such API route
     ├── MethodNotAllowed          405  a known route asked with another method (carries `Allow`)
+    ├── TargetsUnavailable        502  a raw schedule's TARGETS_S3_URI cannot be read (never an API answer)
     └── ConfigurationError             the function's environment is wrong: an operator problem, never rendered
 
 A URL that fails is not an error here: it is a result with `error.type` (see `models.ErrorType`).
@@ -18,7 +19,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-RefusalType = Literal["invalid_request", "not_found", "method_not_allowed"]
+RefusalType = Literal["invalid_request", "not_found", "method_not_allowed", "targets_unavailable"]
 
 
 class ErrorDetail(BaseModel):
@@ -102,6 +103,12 @@ class MethodNotAllowed(Refusal):
         return {"Allow": self.allowed}
 
 
+class TargetsUnavailable(Refusal):
+    """The monitor's target list could not be read: there is nothing to fetch, so the run says why instead."""
+
+    type = "targets_unavailable"
+
+
 # Checked in order, most specific first.
 STATUS_BY_CLASS: tuple[tuple[type[Refusal], int], ...] = (
     (PayloadTooLarge, 413),
@@ -109,6 +116,7 @@ STATUS_BY_CLASS: tuple[tuple[type[Refusal], int], ...] = (
     (InvalidRequest, 400),
     (RouteNotFound, 404),
     (MethodNotAllowed, 405),
+    (TargetsUnavailable, 502),
 )
 
 

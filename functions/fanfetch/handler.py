@@ -9,7 +9,7 @@ from fanfetch import service
 from fanfetch.errors import Refusal, proxy_response
 from fanfetch.observability import logger
 from fanfetch.settings import get_settings
-from fanfetch.sources import API_SOURCES, Source, detect, to_request
+from fanfetch.sources import API_SOURCES, Source, detect
 
 if TYPE_CHECKING:  # only a type: importing it at run time costs cold-start time
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -28,7 +28,8 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
             from fanfetch import api  # heavy; only API events pay for it
 
             return api.handle(event, context, source, started)
-        return service.run(to_request(event, source, get_settings()), context, started)
+        request = service.request_for(event, source, get_settings())
+        return service.run(request, context, started, scheduled=source is Source.SCHEDULE)
     except Refusal as refusal:
         logger.warning("refused", extra={"reason": refusal.message, "source": source and source.value})
         return proxy_response(refusal) if source in API_SOURCES else refusal.as_body()

@@ -87,6 +87,10 @@ class FetchOptions(_Strict):
     ok_status: Annotated[
         list[StatusCode], Field(min_length=2, max_length=2, description="Inclusive range of accepted statuses.")
     ] = Field(default_factory=lambda: [200, 399])
+    store: bool = Field(
+        default=False,
+        description="Keep this run in RESULTS_BUCKET, compare it with the last one and alert, as a scheduled run does.",
+    )
 
     @field_validator("method", mode="before")
     @classmethod

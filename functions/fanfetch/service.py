@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,9 @@ from fanfetch.engine import fetch_all
 from fanfetch.guard import Guard
 from fanfetch.models import FetchRequest, Timings, dump_response
 from fanfetch.observability import logger
+from fanfetch.recorder import load_targets, record_run, sink_reserve_seconds
 from fanfetch.settings import Settings, get_settings
+from fanfetch.sources import Source, build_request, to_request
 
 if TYPE_CHECKING:  # only a type: importing it at run time costs cold-start time
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -41,15 +44,33 @@ def fetch_budget(
     return max(0.0, min(limits))
 
 
-def run(request: FetchRequest, context: LambdaContext, started: float, behind_api: bool = False) -> dict[str, Any]:
-    """The response to one request, as the invocation's entry point (handler or API route) returns it."""
+def request_for(event: Mapping[str, Any], source: Source, settings: Settings) -> FetchRequest:
+    """The request of a non-API event; a raw schedule takes its targets from TARGETS_S3_URI when that is set."""
+    if source is Source.SCHEDULE and settings.TARGETS_S3_URI:
+        return build_request(load_targets(settings), settings)
+    return to_request(event, source, settings)
+
+
+def run(
+    request: FetchRequest,
+    context: LambdaContext,
+    started: float,
+    behind_api: bool = False,
+    scheduled: bool = False,
+) -> dict[str, Any]:
+    """The response to one request, as the invocation's entry point (handler or API route) returns it: fetched,
+    recorded (metrics; for monitor runs the stored run, latest.json, status page and alert), fitted to 6 MB."""
     settings = get_settings()
     budget = fetch_budget(context, settings, started, behind_api, request.options.deadline)
-    return run_fetch(request, settings, budget, nested=behind_api)
+    # The sinks get their turn before the deadline.
+    budget = max(0.0, budget - sink_reserve_seconds(request, settings, scheduled))
+    payload = run_fetch(request, settings, budget)
+    payload = record_run(request, payload, settings, context.aws_request_id, scheduled)
+    return fit(payload, nested=behind_api)
 
 
-def run_fetch(request: FetchRequest, settings: Settings, budget: float, nested: bool = False) -> dict[str, Any]:
-    """Fetch within `budget` seconds; `nested` when the response travels as a JSON string inside an API response."""
+def run_fetch(request: FetchRequest, settings: Settings, budget: float) -> dict[str, Any]:
+    """Fetch within `budget` seconds; the results as JSON-ready dicts."""
     guard = Guard(settings.ALLOWED_NETWORKS, settings.ALLOWED_PORTS)
     # A new event loop, session and connector per invocation: a session kept across
     # asyncio.run calls breaks on warm starts ("Event loop is closed").
@@ -67,9 +88,14 @@ def run_fetch(request: FetchRequest, settings: Settings, budget: float, nested: 
             "budget_s": round(budget, 3),
         },
     )
-    payload = fit_response(dump_response(response), RESPONSE_LIMIT_BYTES, nested=nested)
-    if payload["summary"]["trimmed"]:
-        logger.warning("response trimmed to fit the Lambda payload limit", extra={"total": summary.total})
+    return dump_response(response)
+
+
+def fit(payload: dict[str, Any], nested: bool = False) -> dict[str, Any]:
+    """The payload within RESPONSE_LIMIT_BYTES; `nested` when it travels as a JSON string inside an API response."""
+    payload = fit_response(payload, RESPONSE_LIMIT_BYTES, nested=nested)
+    if payload["summary"].get("trimmed"):
+        logger.warning("response trimmed to fit the Lambda payload limit", extra={"total": len(payload["results"])})
     return payload
 
 
@@ -87,6 +113,8 @@ def _shorten(text: object) -> object:
 
 def _drop_detail(result: dict[str, Any]) -> None:
     result.update(redirects=[], headers={}, timings=dict(EMPTY_TIMINGS), tls=None)
+    if "changes" in result:  # a monitor run's comparison; `change` and `state` stay
+        result["changes"] = {}
 
 
 def _shorten_text(result: dict[str, Any]) -> None:

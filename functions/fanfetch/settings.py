@@ -60,6 +60,16 @@ class Settings(BaseModel):
     API_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=30)] = 29.0
     # Time kept back from the deadline to cancel, classify and serialize the results.
     DEADLINE_MARGIN_SECONDS: Annotated[float, Field(ge=0.05, le=60)] = 0.5
+    # Monitoring sinks: each is off while its variable is empty (see store.py and monitor.py).
+    RESULTS_BUCKET: str = ""
+    TARGETS_S3_URI: Annotated[str, Field(pattern=r"^(s3://[^/]+/.+)?$")] = ""
+    ALERT_TOPIC_ARN: str = ""
+    TLS_WARN_DAYS: Annotated[float, Field(ge=0, le=3650)] = 14.0
+    # One CloudWatch metric per URL and metric name: an operator's choice, never a caller's, as each costs money.
+    URL_METRICS: bool = False
+    # Seconds each sink call may take (connect, then read); a slow sink must not use up the deadline.
+    SINK_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=60)] = 3.0
+    AWS_LAMBDA_FUNCTION_NAME: str = ""
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -48,7 +48,7 @@ hostile_strings = st.sampled_from(
 )
 
 
-def _stub_fetch(request: Any, settings: Any, budget: float, nested: bool = False) -> dict[str, Any]:
+def _stub_fetch(request: Any, settings: Any, budget: float) -> dict[str, Any]:
     # Parsing is under test here, not fetching: nothing leaves the process.
     return {"results": [], "summary": {"total": len(request.urls)}}
 
@@ -180,9 +180,9 @@ def test_local_api_serves_the_schema_that_is_fuzzed(local_api: str) -> None:
         assert json.loads(response.read()) == _served_schema()
 
 
-def _real_fetch_with_short_budget(request: Any, settings: Any, budget: float, nested: bool = False) -> dict[str, Any]:
+def _real_fetch_with_short_budget(request: Any, settings: Any, budget: float) -> dict[str, Any]:
     """The real engine, with a budget short enough that a generated URL cannot stall the run."""
-    return REAL_RUN_FETCH(request, settings, min(budget, 2.0), nested)
+    return REAL_RUN_FETCH(request, settings, min(budget, 2.0))
 
 
 @schema.parametrize()

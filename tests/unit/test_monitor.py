@@ -1,0 +1,151 @@
+"""Monitoring as pure functions: targets, run keys, comparison with latest.json, alerts; no AWS involved."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fanfetch import monitor
+
+T0 = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
+RUN = {"request_id": "r1", "at": "2026-11-26T12:00:00Z", "key": "runs/x.json"}
+
+
+def result(
+    url: str = "https://a.test/", ok: bool = True, status: int | None = 200, size: int = 100, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "url": url,
+        "ok": ok,
+        "status": status,
+        "bytes": size,
+        "elapsed_ms": 12.5,
+        "sha256": None,
+        "tls": None,
+        "error": None if ok else {"type": "http", "message": f"status {status}"},
+        **extra,
+    }
+
+
+def compare(
+    results: list[dict[str, Any]], previous: dict[str, Any] | None, at: datetime = T0, warn: float = 14
+) -> monitor.RunComparison:
+    return monitor.compare_run(results, previous, at, {**RUN, "at": monitor.iso(at)}, warn)
+
+
+def test_parse_targets_reads_text_lines_skipping_blanks_and_comments() -> None:
+    text = "# checked every 5 minutes\nhttps://a.test/\n\n  https://b.test/x  \n"
+    assert monitor.parse_targets(text) == {"urls": ["https://a.test/", "https://b.test/x"]}
+
+
+def test_parse_targets_reads_a_json_list_and_a_json_request() -> None:
+    assert monitor.parse_targets('["https://a.test/"]') == {"urls": ["https://a.test/"]}
+    request = '{"urls": ["https://a.test/"], "options": {"hash": true}}'
+    assert monitor.parse_targets(request) == {"urls": ["https://a.test/"], "options": {"hash": True}}
+
+
+def test_parse_targets_refuses_broken_json_with_the_reason() -> None:
+    with pytest.raises(ValueError, match="not valid JSON"):
+        monitor.parse_targets('{"urls": [')
+
+
+def test_run_key_is_date_partitioned_and_safe() -> None:
+    assert monitor.run_key(T0, "c6af9ac6-7b61") == "runs/2026/11/26/120000Z-c6af9ac6-7b61.json"
+    assert monitor.run_key(T0, "../../x") == "runs/2026/11/26/120000Z-x.json"
+
+
+def test_compare_marks_every_url_new_on_the_first_run_and_announces_only_down_ones() -> None:
+    comparison = compare([result(), result("https://b.test/", ok=False, status=503)], None)
+    assert [v.change for v in comparison.verdicts] == ["new", "new"]
+    assert [v.state for v in comparison.verdicts] == ["up", "down"]
+    assert [v.url for v in comparison.alerts] == ["https://b.test/"]
+    assert comparison.went_down == 1
+    assert comparison.latest["urls"]["https://a.test/"]["since"] == "2026-11-26T12:00:00Z"
+
+
+def test_compare_reports_what_changed_and_the_transition() -> None:
+    first = compare([result(size=100)], None).latest
+    later = T0 + timedelta(minutes=5)
+    comparison = compare([result(ok=False, status=500, size=40)], first, at=later)
+    (verdict,) = comparison.verdicts
+    assert verdict.change == "changed"
+    assert verdict.changes == {"status": {"from": 200, "to": 500}, "ok": {"from": True, "to": False}, "bytes": -60}
+    assert verdict.went_down and not verdict.recovered
+    assert (verdict.state, verdict.since, verdict.seconds_in_state) == ("down", monitor.iso(later), 0.0)
+    assert (comparison.went_down, comparison.changed) == (1, 1)
+
+
+def test_compare_does_not_announce_a_url_that_stays_down_and_counts_time_in_state() -> None:
+    first = compare([result(ok=False, status=500)], None).latest
+    comparison = compare([result(ok=False, status=500)], first, at=T0 + timedelta(minutes=10))
+    (verdict,) = comparison.verdicts
+    assert verdict.change == "unchanged"
+    assert not comparison.should_alert
+    assert verdict.since == monitor.iso(T0)
+    assert verdict.seconds_in_state == 600
+
+
+def test_compare_announces_a_recovery() -> None:
+    down = compare([result(ok=False, status=500)], None).latest
+    comparison = compare([result()], down, at=T0 + timedelta(minutes=5))
+    assert [v.url for v in comparison.alerts if v.recovered] == ["https://a.test/"]
+    assert comparison.recovered == 1
+
+
+def test_compare_reports_a_new_hash_only_when_both_runs_hashed() -> None:
+    first = compare([result(sha256="aa")], None).latest
+    assert compare([result(sha256="bb")], first).verdicts[0].changes == {"sha256": {"from": "aa", "to": "bb"}}
+    assert compare([result(sha256=None)], first).verdicts[0].change == "unchanged"
+
+
+def test_compare_warns_once_for_a_certificate_under_the_threshold_until_it_is_renewed() -> None:
+    expiring = result(tls={"days_left": 5.5})
+    first = compare([expiring], None)
+    assert [v.url for v in first.tls_expiring] == ["https://a.test/"]
+    second = compare([expiring], first.latest, at=T0 + timedelta(hours=1))
+    assert second.tls_expiring == []
+    renewed = compare([result(tls={"days_left": 90})], second.latest, at=T0 + timedelta(hours=2))
+    again = compare([expiring], renewed.latest, at=T0 + timedelta(hours=3))
+    assert len(again.tls_expiring) == 1
+
+
+def test_compare_keeps_urls_this_run_did_not_check_and_bounds_history() -> None:
+    latest = compare([result("https://other.test/")], None).latest
+    for step in range(monitor.HISTORY_POINTS + 5):
+        latest = compare([result()], latest, at=T0 + timedelta(minutes=step + 1)).latest
+    assert set(latest["urls"]) == {"https://other.test/", "https://a.test/"}
+    assert len(latest["urls"]["https://a.test/"]["history"]) == monitor.HISTORY_POINTS
+
+
+def test_compare_does_not_overwrite_an_entry_written_by_a_newer_overlapping_run() -> None:
+    newer = compare([result(size=7)], None, at=T0 + timedelta(minutes=1)).latest
+    comparison = compare([result(size=5)], newer, at=T0)
+    assert comparison.latest["urls"]["https://a.test/"]["bytes"] == 7
+    assert comparison.latest["run"]["at"] == monitor.iso(T0 + timedelta(minutes=1))
+
+
+def test_annotate_adds_change_and_state_per_result_and_counts_to_the_summary() -> None:
+    first = compare([result(), result("https://b.test/")], None).latest
+    payload = {"results": [result(ok=False, status=502), result("https://b.test/", size=120)], "summary": {"total": 2}}
+    comparison = compare(payload["results"], first, at=T0 + timedelta(minutes=1))
+    monitor.annotate(payload, comparison)
+    a, b = payload["results"]
+    assert (a["change"], a["state"], b["change"], b["state"]) == ("changed", "down", "changed", "up")
+    assert b["changes"] == {"bytes": 20}
+    assert b["state_seconds"] == 60
+    assert payload["summary"] | {"total": 2} == {"total": 2, "went_down": 1, "recovered": 0, "changed": 2}
+
+
+def test_alert_message_lists_down_recovered_and_expiring_certificates() -> None:
+    first = compare([result(), result("https://b.test/", ok=False, status=500)], None).latest
+    comparison = compare(
+        [result(ok=False, status=503), result("https://b.test/"), result("https://c.test/", tls={"days_left": 3.2})],
+        first,
+        at=T0 + timedelta(minutes=5),
+    )
+    subject, text = monitor.alert_message(comparison, RUN, 14)
+    assert subject == "fanfetch: 1 down, 1 recovered, 1 certificate(s) expiring"
+    assert "DOWN\n  https://a.test/ - status 503" in text
+    assert "RECOVERED\n  https://b.test/" in text
+    assert "https://c.test/ - 3.2 days left" in text

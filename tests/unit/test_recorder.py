@@ -1,0 +1,142 @@
+"""record_run against moto in-process: overlapping runs, what a direct run keeps, and the metrics each run emits."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from fanfetch import recorder, store
+from fanfetch.models import FetchRequest
+from fanfetch.settings import Settings
+from moto import mock_aws
+
+BUCKET = "fanfetch-results"
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    store.reset_clients()
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        yield s3
+    store.reset_clients()
+
+
+def payload(*urls: str, ok: bool = True, tls_days: float | None = None) -> dict[str, Any]:
+    tls = {"days_left": tls_days} if tls_days is not None else None
+    results = [
+        {"url": u, "ok": ok, "status": 200 if ok else 500, "bytes": 10, "elapsed_ms": 5.0, "tls": tls} for u in urls
+    ]
+    summary = {
+        "total": len(urls),
+        "ok": len(urls) if ok else 0,
+        "failed": 0 if ok else len(urls),
+        "bytes": 10 * len(urls),
+    }
+    return {"results": results, "summary": {**summary, "elapsed_ms": 5.0}}
+
+
+def request(*urls: str, store_run: bool = False) -> FetchRequest:
+    return FetchRequest.model_validate({"urls": list(urls), "options": {"store": store_run}})
+
+
+def emf(out: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in out.splitlines() if '"_aws"' in line]
+
+
+def test_overlapping_runs_both_land_in_latest_json(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given run B reads latest.json, and run A writes it before B writes back
+    settings = Settings(RESULTS_BUCKET=BUCKET)
+    real_read = store.read_object
+    reads: list[str] = []
+
+    def read_then_let_a_finish(bucket: str, key: str, timeout: float) -> store.StoredObject | None:
+        stored = real_read(bucket, key, timeout)
+        reads.append(key)
+        if len(reads) == 1:
+            monkeypatch.setattr(store, "read_object", real_read)
+            recorder.record_run(request("https://a.test/"), payload("https://a.test/"), settings, "run-a", True)
+        return stored
+
+    monkeypatch.setattr(store, "read_object", read_then_let_a_finish)
+    # When B records its run
+    response = recorder.record_run(request("https://b.test/"), payload("https://b.test/"), settings, "run-b", True)
+    # Then B's first write lost the race, B merged again, and both URLs are in latest.json
+    latest = json.loads(aws.get_object(Bucket=BUCKET, Key="latest.json")["Body"].read())
+    assert set(latest["urls"]) == {"https://a.test/", "https://b.test/"}
+    assert response["monitor"]["errors"] == []
+    assert response["results"][0]["change"] == "new"
+
+
+def test_a_direct_run_keeps_nothing_and_emits_no_monitor_metrics(aws: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = Settings(RESULTS_BUCKET=BUCKET)
+    response = recorder.record_run(
+        request("https://a.test/"), payload("https://a.test/", ok=False, tls_days=3), settings, "r", False
+    )
+    assert "monitor" not in response and "change" not in response["results"][0]
+    assert "Contents" not in aws.list_objects_v2(Bucket=BUCKET)
+    (document,) = emf(capsys.readouterr().out)
+    assert document["UrlsFailed"] == [1]
+    assert "UrlsDown" not in document and "MinTlsDaysLeft" not in document
+
+
+def test_store_without_a_bucket_says_so_in_the_response() -> None:
+    response = recorder.record_run(
+        request("https://a.test/", store_run=True), payload("https://a.test/"), Settings(), "r", False
+    )
+    assert response["monitor"]["errors"] == ["store: true needs RESULTS_BUCKET to be set"]
+
+
+def test_monitor_runs_emit_down_and_tls_metrics_and_per_url_metrics_only_when_configured(
+    aws: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    urls = ("https://a.test/", "https://b.test/")
+    recorder.record_run(
+        request(*urls), payload(*urls, tls_days=40.5), Settings(AWS_LAMBDA_FUNCTION_NAME="fn"), "r1", True
+    )
+    (document,) = emf(capsys.readouterr().out)
+    assert document["UrlsDown"] == [0] and document["MinTlsDaysLeft"] == [40.5]
+    assert [set(names) for names in document["_aws"]["CloudWatchMetrics"][0]["Dimensions"]] == [{"service", "function"}]
+    assert document["function"] == "fn"
+
+    settings = Settings(AWS_LAMBDA_FUNCTION_NAME="fn", URL_METRICS=True)
+    recorder.record_run(request(*urls), payload(*urls), settings, "r2", True)
+    documents = emf(capsys.readouterr().out)
+    per_url = [d for d in documents if "url" in d]
+    assert [d["url"] for d in per_url] == list(urls)
+    assert all(d["UrlUp"] == [1] for d in per_url)
+    assert [set(n) for n in per_url[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"]] == [
+        {"service", "function", "url"}
+    ]
+
+
+def test_sink_reserve_is_kept_only_for_monitor_runs_with_a_bucket() -> None:
+    with_bucket = Settings(RESULTS_BUCKET=BUCKET, SINK_TIMEOUT_SECONDS=2)
+    assert recorder.sink_reserve_seconds(request("https://a.test/"), with_bucket, scheduled=True) == 10
+    assert recorder.sink_reserve_seconds(request("https://a.test/"), with_bucket, scheduled=False) == 0
+    assert recorder.sink_reserve_seconds(request("https://a.test/"), Settings(), scheduled=True) == 0
+
+
+def test_an_unreachable_s3_endpoint_keeps_the_results_and_names_the_sink(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an endpoint where nothing listens (port 9, discard, is closed on loopback)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    store.reset_clients()
+    settings = Settings(RESULTS_BUCKET=BUCKET, SINK_TIMEOUT_SECONDS=1)
+    try:
+        response = recorder.record_run(request("https://a.test/"), payload("https://a.test/"), settings, "r", True)
+    finally:
+        store.reset_clients()
+    assert response["results"][0]["ok"] is True
+    (error,) = response["monitor"]["errors"]
+    assert error.startswith(f"s3://{BUCKET}/latest.json:") and "127.0.0.1:9" in error
+    assert emf(capsys.readouterr().out)[0]["UrlsDown"] == [0]
