@@ -7,7 +7,10 @@ import zlib
 from datetime import UTC, datetime
 
 import pytest
-from fanfetch.engine import RedirectError, _classify, _new_decoder, _retry_after, _Undecodable
+from fanfetch.engine.decoding import Undecodable, new_decoder
+from fanfetch.engine.failures import classify
+from fanfetch.engine.redirects import RedirectError
+from fanfetch.engine.retries import retry_after
 from fanfetch.guard import DestinationBlocked, InvalidTarget
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
@@ -27,7 +30,7 @@ NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
     ],
 )
 def test_retry_after_reads_seconds_and_http_dates(header: str | None, seconds: float | None) -> None:
-    assert _retry_after(header, NOW) == seconds
+    assert retry_after(header, NOW) == seconds
 
 
 @pytest.mark.parametrize(
@@ -41,7 +44,7 @@ def test_retry_after_reads_seconds_and_http_dates(header: str | None, seconds: f
 )
 def test_decoder_counts_decoded_bytes_for_each_coding(encoding: str, encode: object) -> None:
     body = b"abc" * 100_000
-    decoder = _new_decoder(encoding)
+    decoder = new_decoder(encoding)
     assert decoder is not None
     wire = encode(body)  # type: ignore[operator]
     decoded = b"".join(
@@ -51,10 +54,10 @@ def test_decoder_counts_decoded_bytes_for_each_coding(encoding: str, encode: obj
 
 
 def test_decoder_is_none_for_identity_and_refuses_unrequested_codings() -> None:
-    assert _new_decoder(None) is None
-    assert _new_decoder("identity") is None
-    with pytest.raises(_Undecodable):
-        _new_decoder("br")
+    assert new_decoder(None) is None
+    assert new_decoder("identity") is None
+    with pytest.raises(Undecodable):
+        new_decoder("br")
 
 
 @pytest.mark.parametrize(
@@ -69,6 +72,6 @@ def test_decoder_is_none_for_identity_and_refuses_unrequested_codings() -> None:
     ],
 )
 def test_classify_names_the_failure(exc: BaseException, kind: str) -> None:
-    error = _classify(exc)
+    error = classify(exc)
     assert error.type == kind
     assert error.message
