@@ -181,8 +181,9 @@ class UrlResult:
     @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
-        """A final status and no error. The engine records an `http` error for a status outside `ok_status`
-        and an error for a body it could not read, so this is: status in `ok_status`, body read, nothing failed."""
+        """True when the final status is in `ok_status`, the body was read and nothing failed."""
+        # Derived, never stored: the engine records an `http` error for a status outside `ok_status` and an
+        # error for a body it could not read, so "a status and no error" says all of that.
         return self.error is None and self.status is not None
 
 
