@@ -79,7 +79,8 @@ class Attempts:
         if isinstance(exc, aiohttp.ConnectionTimeoutError):
             return FetchError("timeout", f"no connection within {self.options.connect_timeout:g} s")
         if time_left < timeout:
-            return FetchError("timeout", f"no complete response in the {time_left:.3g} s left of the {timeout:g} s")
+            left = f"{time_left:.3g} s left of the {timeout:g} s timeout"
+            return FetchError("timeout", f"no complete response in the {left} its attempts share")
         return FetchError("timeout", f"no complete response within {timeout:g} s")
 
     async def _follow(self, url: URL, result: UrlResult, clock: Clock) -> None:
