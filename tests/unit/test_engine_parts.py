@@ -1,4 +1,4 @@
-"""Engine helpers that need no server: Retry-After, content decoding, failure classification."""
+"""Engine helpers that need no server: Retry-After, content decoding, failure classification, cutting strings."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ import zlib
 from datetime import UTC, datetime
 
 import pytest
+from fanfetch.engine.capture import CUT_MARKER, MAX_TEXT, clip
 from fanfetch.engine.decoding import Undecodable, new_decoder
-from fanfetch.engine.failures import classify
+from fanfetch.engine.failures import TARGET_FAILURES, classify
 from fanfetch.engine.redirects import RedirectError
 from fanfetch.engine.retries import retry_after
 from fanfetch.guard import DestinationBlocked, InvalidTarget
@@ -75,3 +76,20 @@ def test_classify_names_the_failure(exc: BaseException, kind: str) -> None:
     error = classify(exc)
     assert error.type == kind
     assert error.message
+
+
+def test_classify_cuts_the_message_when_target_data_makes_it_long() -> None:
+    error = classify(RedirectError("redirect loop back to http://example.com/" + "a" * 5000))
+    assert error.type == "redirects"
+    assert len(error.message) == MAX_TEXT and error.message.endswith(CUT_MARKER)
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("bug"), KeyError("bug"), AttributeError("bug"), TypeError("bug")])
+def test_target_failures_leave_out_what_only_a_bug_raises(exc: Exception) -> None:
+    assert not isinstance(exc, TARGET_FAILURES)
+
+
+@pytest.mark.parametrize(("text", "expected"), [("", ""), ("a" * 256, "a" * 256), ("a" * 257, "a" * 250 + CUT_MARKER)])
+def test_clip_keeps_short_text_and_marks_what_it_cuts(text: str, expected: str) -> None:
+    assert clip(text) == expected
+    assert len(clip(text)) <= MAX_TEXT
