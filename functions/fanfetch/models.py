@@ -6,7 +6,16 @@ import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, TypeAdapter, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    computed_field,
+    field_validator,
+)
 
 from fanfetch import __version__
 
@@ -25,6 +34,7 @@ ErrorType = Literal[
     "redirects",
     "protocol",
     "http",
+    "internal",
 ]
 
 
@@ -42,7 +52,7 @@ RESERVED_HEADERS_PATTERN = (
     "^("
     + "|".join(
         "".join(f"[{c.upper()}{c}]" if c.isalpha() else re.escape(c) for c in name)
-        for name in ("host", "content-length", "transfer-encoding", "connection")
+        for name in ("host", "content-length", "transfer-encoding", "connection", "accept-encoding", "user-agent")
     )
     + ")$"
 )
@@ -106,6 +116,12 @@ class FetchOptions(_Strict):
     @classmethod
     def _settable_headers(cls, value: dict[str, str]) -> dict[str, str]:
         for name in value:
+            if name.lower() == "user-agent":
+                raise ValueError(f"header {name!r} is set by fanfetch: use the user_agent option")
+            if name.lower() == "accept-encoding":
+                raise ValueError(
+                    f"header {name!r} is set by fanfetch, which asks only for what it decodes (gzip, deflate)"
+                )
             if re.match(RESERVED_HEADERS_PATTERN, name):
                 raise ValueError(f"header {name!r} is set by fanfetch and cannot be overridden")
         return value
@@ -154,7 +170,6 @@ class TlsInfo:
 @dataclass(slots=True)
 class UrlResult:
     url: str
-    ok: bool = False
     status: int | None = None
     bytes: int | None = None
     wire_bytes: int | None = None
@@ -170,6 +185,14 @@ class UrlResult:
     tls: TlsInfo | None = None
     headers: dict[str, str] = field(default_factory=dict)
     error: FetchError | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ok(self) -> bool:
+        """True when the final status is in `ok_status`, the body was read and nothing failed."""
+        # Derived, never stored: the engine records an `http` error for a status outside `ok_status` and an
+        # error for a body it could not read, so "a status and no error" says all of that.
+        return self.error is None and self.status is not None
 
 
 @dataclass(slots=True)

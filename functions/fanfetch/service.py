@@ -10,6 +10,7 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from fanfetch.engine import fetch_all
+from fanfetch.engine.capture import clip
 from fanfetch.guard import Guard
 from fanfetch.models import FetchRequest, Timings, dump_response
 from fanfetch.observability import logger
@@ -23,8 +24,6 @@ if TYPE_CHECKING:  # only a type: importing it at run time costs cold-start time
 # Lambda returns at most 6 MB (6,291,456 bytes) synchronously. Sizes are measured as Python's default json.dumps
 # writes them (ASCII, with spaces), which is never smaller than what the runtime or the API resolver sends.
 RESPONSE_LIMIT_BYTES = 6_000_000
-SHORT_TEXT = 256
-CUT_MARK = "...[cut]"
 EMPTY_TIMINGS = {f.name: None for f in fields(Timings)}
 
 
@@ -106,9 +105,7 @@ def encoded_size(payload: dict[str, Any], nested: bool = False) -> int:
 
 
 def _shorten(text: object) -> object:
-    if isinstance(text, str) and len(text) > SHORT_TEXT:
-        return text[: SHORT_TEXT - len(CUT_MARK)] + CUT_MARK
-    return text
+    return clip(text) if isinstance(text, str) else text
 
 
 def _drop_detail(result: dict[str, Any]) -> None:

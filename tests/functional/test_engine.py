@@ -16,18 +16,21 @@ from fanfetch.guard import Guard
 from fanfetch.models import FetchOptions
 
 from tests.conftest import url_of
+from tests.dns import StaticResolver
 
 
 async def test_fetch_all_keeps_96_results_when_4_urls_fail(origin: TestServer, loopback_guard: Guard) -> None:
     # Given 100 URLs of which one resets, one cannot resolve, one hangs and one answers 500
     urls = [url_of(origin, f"/bytes/{100 + i}") for i in range(100)]
     urls[10] = url_of(origin, "/reset")
-    urls[30] = "http://does-not-exist.invalid/"
+    urls[30] = "http://does-not-exist.example/"
     urls[50] = url_of(origin, "/hang")
     urls[70] = url_of(origin, "/status/500")
 
     # When they are fetched together
-    response = await fetch_all(urls, FetchOptions(timeout=1, retries=0), guard=loopback_guard)
+    response = await fetch_all(
+        urls, FetchOptions(timeout=1, retries=0), guard=loopback_guard, resolver=StaticResolver({})
+    )
 
     # Then 96 succeed and the 4 failures are classified, all in input order
     assert [r.url for r in response.results] == urls
@@ -38,6 +41,8 @@ async def test_fetch_all_keeps_96_results_when_4_urls_fail(origin: TestServer, l
     assert response.results[70].status == 500
     assert all(r.bytes == 100 + i for i, r in enumerate(response.results) if r.ok)
     assert response.summary.bytes == sum(100 + i for i in range(100) if i not in failures) + len("status 500")
+    assert response.results[30].error is not None
+    assert "does-not-exist.example" in response.results[30].error.message
 
 
 async def test_fetch_streams_bodies_when_they_are_large(origin: TestServer, loopback_guard: Guard) -> None:
@@ -233,10 +238,45 @@ async def test_fetch_sends_user_agent_and_headers(aiohttp_server: Any, loopback_
     app = web.Application()
     app.router.add_get("/", echo)
     server = await aiohttp_server(app, host="127.0.0.1")
-    await fetch_all([url_of(server, "/")], FetchOptions(headers={"X-Probe": "1"}), guard=loopback_guard)
-    assert seen["User-Agent"].startswith("fanfetch/")
+    await fetch_all(
+        [url_of(server, "/")], FetchOptions(headers={"X-Probe": "1"}, user_agent="probe/2"), guard=loopback_guard
+    )
+    assert seen["User-Agent"] == "probe/2"
+    assert seen["Accept-Encoding"] == "gzip, deflate"
     assert seen["X-Probe"] == "1"
-    assert "Cookie" not in seen
+
+
+async def test_fetch_does_not_send_a_cookie_when_an_earlier_url_set_one(
+    aiohttp_server: Any, loopback_guard: Guard
+) -> None:
+    # Given an origin whose first URL sets a cookie for the whole host and whose second records what it is sent
+    cookies_sent: list[str | None] = []
+
+    async def set_cookie(request: web.Request) -> web.Response:
+        response = web.Response(text="set")
+        response.set_cookie("session", "secret", path="/")
+        return response
+
+    async def record(request: web.Request) -> web.Response:
+        cookies_sent.append(request.headers.get("Cookie"))
+        return web.Response(text="seen")
+
+    app = web.Application()
+    app.router.add_get("/set", set_cookie)
+    app.router.add_get("/record", record)
+    server = await aiohttp_server(app, host="127.0.0.1")
+
+    # When both are fetched one after the other through one call, by name (a cookie jar ignores IP hosts)
+    response = await fetch_all(
+        [f"http://origin.example:{server.port}/set", f"http://origin.example:{server.port}/record"],
+        FetchOptions(concurrency=1),
+        guard=loopback_guard,
+        resolver=StaticResolver({"origin.example": ["127.0.0.1"]}),
+    )
+
+    # Then the cookie was offered and the second request went without it
+    assert [r.ok for r in response.results] == [True, True]
+    assert cookies_sent == [None]
 
 
 async def test_fetch_does_not_time_out_urls_queued_behind_the_per_host_limit(
@@ -255,3 +295,41 @@ async def test_fetch_spaces_requests_when_per_host_interval_is_set(origin: TestS
     response = await fetch_all(urls, FetchOptions(per_host_interval=0.2, timeout=1), guard=loopback_guard)
     assert response.summary.ok == 8, [r.error for r in response.results if r.error]
     assert response.summary.elapsed_ms >= 1390
+
+
+async def test_fetch_spends_one_timeout_when_a_url_hangs_with_default_retries(
+    origin: TestServer, loopback_guard: Guard
+) -> None:
+    # Given 100 URLs of which one accepts the connection and never answers, and the default retries (2)
+    urls = [url_of(origin, f"/bytes/{i}") for i in range(100)]
+    urls[42] = url_of(origin, "/hang")
+
+    # When they are fetched with a 1 s timeout
+    response = await fetch_all(urls, FetchOptions(timeout=1), guard=loopback_guard)
+
+    # Then the hanging URL cost one timeout, not three, and says so
+    hung = response.results[42]
+    assert hung.error is not None and hung.error.type == "timeout", hung.error
+    assert hung.attempts == 1
+    assert response.summary.ok == 99
+    assert response.summary.elapsed_ms < 1900, "a hang must not be retried into two or three timeouts"
+
+
+async def test_fetch_retries_when_the_connection_is_reset(origin: TestServer, loopback_guard: Guard) -> None:
+    response = await fetch_all([url_of(origin, "/reset")], FetchOptions(timeout=5), guard=loopback_guard)
+    (result,) = response.results
+    assert result.error is not None and result.error.type == "connect"
+    assert result.attempts == 3
+
+
+async def test_fetch_does_not_wait_for_retry_after_longer_than_the_timeout(
+    origin: TestServer, loopback_guard: Guard
+) -> None:
+    # Retry-After 3 s does not fit a 2 s timeout, which all attempts of the URL share
+    response = await fetch_all(
+        [url_of(origin, "/flaky/d?fail=1&status=503&retry_after=3")], FetchOptions(timeout=2), guard=loopback_guard
+    )
+    (result,) = response.results
+    assert result.attempts == 1 and result.status == 503
+    assert result.error is not None and result.error.type == "http"
+    assert result.elapsed_ms < 1500

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
-import socket
 from typing import Any
 
 import pytest
@@ -12,6 +12,8 @@ from aiohttp.test_utils import TestServer
 from fanfetch.engine import fetch_all
 from fanfetch.guard import Guard
 from fanfetch.models import FetchOptions
+
+from tests.dns import StaticResolver
 
 ALL_PORTS = [(1, 65535)]
 
@@ -60,6 +62,13 @@ def _guard(*cidrs: str) -> Guard:
     return Guard([ipaddress.ip_network(cidr) for cidr in cidrs], ALL_PORTS)
 
 
+def _names() -> StaticResolver:
+    """DNS for these tests: loopback names as a host would answer them, and two stand-in hosts."""
+    return StaticResolver(
+        {"localhost": ["127.0.0.1", "::1"], "public.example": ["127.0.0.1"], "internal.example": ["127.0.0.2"]}
+    )
+
+
 async def test_redirect_to_private_is_blocked_before_connecting(
     public: CountingServer, private: CountingServer
 ) -> None:
@@ -99,17 +108,49 @@ async def test_redirect_to_private_is_blocked_before_connecting(
 )
 async def test_loopback_spellings_are_blocked_when_no_network_is_allowed(public: CountingServer, spelling: str) -> None:
     url = f"http://{spelling}:{public.server.port}/"
-    response = await fetch_all([url], guard=_guard())
+    response = await fetch_all([url], guard=_guard(), resolver=_names())
     (result,) = response.results
     assert result.error is not None and result.error.type == "blocked", result.error
     assert public.connections == []
 
 
 async def test_absolute_localhost_never_connects(public: CountingServer) -> None:
-    # Whether the resolver answers "localhost." (then the guard refuses it) or not (a dns error), nothing connects.
-    response = await fetch_all([f"http://localhost.:{public.server.port}/"], guard=_guard())
+    response = await fetch_all([f"http://localhost.:{public.server.port}/"], guard=_guard(), resolver=_names())
     (result,) = response.results
-    assert result.error is not None and result.error.type in ("blocked", "dns")
+    assert result.error is not None and result.error.type == "blocked"
+    assert "localhost" in result.error.message and "127.0.0.1" in result.error.message
+    assert public.connections == []
+
+
+async def test_redirect_to_a_name_of_a_private_address_is_blocked_before_connecting(
+    public: CountingServer, private: CountingServer
+) -> None:
+    start = public.url(f"/go?to=http://internal.example:{private.server.port}/")
+    response = await fetch_all([start], guard=_guard("127.0.0.1/32"), resolver=_names())
+    (result,) = response.results
+    assert result.error is not None and result.error.type == "blocked"
+    assert "internal.example resolves to 127.0.0.2" in result.error.message
+    assert private.connections == []
+    assert public.connections == ["/go"]
+
+
+async def test_redirect_to_a_name_of_an_allowed_address_is_followed(public: CountingServer) -> None:
+    start = public.url(f"/go?to=http://public.example:{public.server.port}/")
+    response = await fetch_all([start], guard=_guard("127.0.0.1/32"), resolver=_names())
+    (result,) = response.results
+    assert result.ok, result.error
+    assert result.final_url == f"http://public.example:{public.server.port}/"
+    assert public.connections == ["/go", "/"]
+
+
+async def test_name_is_refused_whole_when_one_of_its_addresses_is_private(public: CountingServer) -> None:
+    # Rebinding attempts answer with a good and a bad address; the good one must not be used either.
+    resolver = StaticResolver({"mixed.example": ["127.0.0.1", "127.0.0.2"]})
+    response = await fetch_all(
+        [f"http://mixed.example:{public.server.port}/"], guard=_guard("127.0.0.1/32"), resolver=resolver
+    )
+    (result,) = response.results
+    assert result.error is not None and result.error.type == "blocked" and "127.0.0.2" in result.error.message
     assert public.connections == []
 
 
@@ -136,19 +177,41 @@ async def test_ports_outside_allow_list_are_blocked(public: CountingServer) -> N
     assert public.connections == []
 
 
-async def test_proxy_environment_is_ignored(
-    public: CountingServer, private: CountingServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # A proxy on the private address would see the request if the environment were trusted.
-    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "ALL_PROXY"):
-        monkeypatch.setenv(name, private.url())
-    response = await fetch_all([public.url()], guard=_guard("127.0.0.1/32"))
-    assert response.results[0].ok
-    assert private.connections == []
+async def test_proxy_environment_is_ignored(public: CountingServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a proxy on another loopback address that records every connection, named by every proxy variable,
+    # and no NO_PROXY to exempt loopback
+    proxied: list[bytes] = []
+
+    async def proxy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        proxied.append(await reader.readline())
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\nConnection: close\r\n\r\nproxied")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(proxy, "127.0.0.3", 0)
+    proxy_url = f"http://127.0.0.3:{server.sockets[0].getsockname()[1]}"
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(name, proxy_url)
+
+    # When a URL is fetched
+    try:
+        response = await fetch_all([public.url()], guard=_guard("127.0.0.1/32"))
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    # Then it went straight to the origin and the proxy saw nothing
+    assert response.results[0].ok and response.results[0].bytes == len("hello")
+    assert proxied == []
+    assert public.connections == ["/"]
 
 
 async def test_name_resolving_to_loopback_is_blocked_with_the_address_in_the_reason(public: CountingServer) -> None:
-    assert "127.0.0.1" in {info[4][0] for info in socket.getaddrinfo("localhost", None)}
-    response = await fetch_all([f"http://localhost:{public.server.port}/"], FetchOptions(retries=0), guard=_guard())
-    message = response.results[0].error.message if response.results[0].error else ""
-    assert "localhost resolves to" in message
+    response = await fetch_all(
+        [f"http://localhost:{public.server.port}/"], FetchOptions(retries=0), guard=_guard(), resolver=_names()
+    )
+    (result,) = response.results
+    assert result.error is not None and result.error.type == "blocked"
+    assert "localhost resolves to 127.0.0.1" in result.error.message

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 from fanfetch import service
+from fanfetch.engine.capture import CUT_MARKER, MAX_TEXT
 from fanfetch.handler import lambda_handler
 from fanfetch.settings import get_settings
 
@@ -120,5 +121,5 @@ def test_fit_response_shortens_text_with_a_visible_mark() -> None:
         "summary": {"trimmed": False},
     }
     fitted = service.fit_response(payload, 1000)
-    assert len(fitted["results"][0]["url"]) == service.SHORT_TEXT
-    assert fitted["results"][0]["url"].endswith(service.CUT_MARK)
+    assert len(fitted["results"][0]["url"]) == MAX_TEXT
+    assert fitted["results"][0]["url"].endswith(CUT_MARKER)

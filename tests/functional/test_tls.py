@@ -13,7 +13,10 @@ from fanfetch.engine import fetch_all, make_ssl_context
 from fanfetch.guard import Guard
 from fanfetch.models import UrlResult
 
+from tests.dns import StaticResolver
 from tools.origin import make_app
+
+NAME = "origin.fanfetch.test"  # answered by a static resolver, never by the host's DNS
 
 
 @pytest.fixture(scope="module")
@@ -29,11 +32,12 @@ async def _https_origin(aiohttp_server: Any, cert: trustme.LeafCert) -> TestServ
 
 
 async def _fetch_one(server: TestServer, trusted: trustme.CA, guard: Guard, path: str = "/bytes/10") -> UrlResult:
-    """Fetch https://localhost:<port><path> trusting only the given CA."""
+    """Fetch https://NAME:<port><path> trusting only the given CA."""
     response = await fetch_all(
-        [f"https://localhost:{server.port}{path}"],
+        [f"https://{NAME}:{server.port}{path}"],
         guard=guard,
         ssl_context=make_ssl_context(trusted.cert_pem.bytes().decode()),
+        resolver=StaticResolver({NAME: ["127.0.0.1"]}),
     )
     (result,) = response.results
     return result
@@ -43,7 +47,7 @@ async def test_tls_facts_are_reported_when_certificate_is_valid(
     aiohttp_server: Any, ca: trustme.CA, loopback_guard: Guard
 ) -> None:
     not_after = datetime.now(UTC).replace(microsecond=0) + timedelta(days=30)
-    server = await _https_origin(aiohttp_server, ca.issue_cert("localhost", not_after=not_after))
+    server = await _https_origin(aiohttp_server, ca.issue_cert(NAME, not_after=not_after))
     result = await _fetch_one(server, ca, loopback_guard, "/bytes/10")
     assert result.ok, result.error
     assert result.tls is not None
@@ -59,7 +63,7 @@ async def test_tls_error_keeps_expiry_when_certificate_has_expired(
 ) -> None:
     expired = datetime.now(UTC) - timedelta(days=2)
     server = await _https_origin(
-        aiohttp_server, ca.issue_cert("localhost", not_before=expired - timedelta(days=90), not_after=expired)
+        aiohttp_server, ca.issue_cert(NAME, not_before=expired - timedelta(days=90), not_after=expired)
     )
     result = await _fetch_one(server, ca, loopback_guard, "/bytes/10")
     assert result.error is not None and result.error.type == "tls"
@@ -72,7 +76,7 @@ async def test_tls_error_keeps_expiry_when_certificate_has_expired(
 async def test_tls_error_names_the_reason_when_issuer_is_unknown(
     aiohttp_server: Any, ca: trustme.CA, loopback_guard: Guard
 ) -> None:
-    server = await _https_origin(aiohttp_server, ca.issue_cert("localhost"))
+    server = await _https_origin(aiohttp_server, ca.issue_cert(NAME))
     result = await _fetch_one(server, trustme.CA(), loopback_guard, "/")
     assert result.error is not None and result.error.type == "tls"
     assert "unable to get local issuer certificate" in result.error.message
@@ -85,4 +89,23 @@ async def test_tls_error_when_hostname_does_not_match(
     server = await _https_origin(aiohttp_server, ca.issue_cert("other.example"))
     result = await _fetch_one(server, ca, loopback_guard, "/")
     assert result.error is not None and result.error.type == "tls"
-    assert "localhost" in result.error.message
+    assert NAME in result.error.message
+
+
+async def test_tls_issuer_is_cut_when_the_certificate_names_a_huge_one(
+    aiohttp_server: Any, loopback_guard: Guard
+) -> None:
+    # Given a CA whose organization name is 8,000 characters, trusted for one fetch and not for the other
+    huge = trustme.CA(organization_name="o" * 8000)
+    server = await _https_origin(aiohttp_server, huge.issue_cert(NAME))
+
+    # When fetched verified, and unverified (the certificate is then read after the failure)
+    verified = await _fetch_one(server, huge, loopback_guard)
+    failed = await _fetch_one(server, trustme.CA(), loopback_guard)
+
+    # Then both report the issuer cut to 256 characters, marked
+    assert verified.ok, verified.error
+    assert failed.error is not None and failed.error.type == "tls"
+    for result in (verified, failed):
+        assert result.tls is not None and result.tls.issuer is not None
+        assert len(result.tls.issuer) == 256 and result.tls.issuer.endswith("…[cut]")

@@ -1,4 +1,4 @@
-"""Engine helpers that need no server: Retry-After, content decoding, failure classification."""
+"""Engine helpers that need no server: Retry-After, content decoding, failure classification, cutting strings."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import zlib
 from datetime import UTC, datetime
 
 import pytest
-from fanfetch.engine import RedirectError, _classify, _new_decoder, _retry_after, _Undecodable
+from fanfetch.engine.capture import CUT_MARKER, MAX_TEXT, clip
+from fanfetch.engine.decoding import Undecodable, new_decoder
+from fanfetch.engine.failures import TARGET_FAILURES, classify
+from fanfetch.engine.redirects import RedirectError
+from fanfetch.engine.retries import retry_after
 from fanfetch.guard import DestinationBlocked, InvalidTarget
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
@@ -27,7 +31,7 @@ NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
     ],
 )
 def test_retry_after_reads_seconds_and_http_dates(header: str | None, seconds: float | None) -> None:
-    assert _retry_after(header, NOW) == seconds
+    assert retry_after(header, NOW) == seconds
 
 
 @pytest.mark.parametrize(
@@ -41,7 +45,7 @@ def test_retry_after_reads_seconds_and_http_dates(header: str | None, seconds: f
 )
 def test_decoder_counts_decoded_bytes_for_each_coding(encoding: str, encode: object) -> None:
     body = b"abc" * 100_000
-    decoder = _new_decoder(encoding)
+    decoder = new_decoder(encoding)
     assert decoder is not None
     wire = encode(body)  # type: ignore[operator]
     decoded = b"".join(
@@ -51,10 +55,10 @@ def test_decoder_counts_decoded_bytes_for_each_coding(encoding: str, encode: obj
 
 
 def test_decoder_is_none_for_identity_and_refuses_unrequested_codings() -> None:
-    assert _new_decoder(None) is None
-    assert _new_decoder("identity") is None
-    with pytest.raises(_Undecodable):
-        _new_decoder("br")
+    assert new_decoder(None) is None
+    assert new_decoder("identity") is None
+    with pytest.raises(Undecodable):
+        new_decoder("br")
 
 
 @pytest.mark.parametrize(
@@ -69,6 +73,23 @@ def test_decoder_is_none_for_identity_and_refuses_unrequested_codings() -> None:
     ],
 )
 def test_classify_names_the_failure(exc: BaseException, kind: str) -> None:
-    error = _classify(exc)
+    error = classify(exc)
     assert error.type == kind
     assert error.message
+
+
+def test_classify_cuts_the_message_when_target_data_makes_it_long() -> None:
+    error = classify(RedirectError("redirect loop back to http://example.com/" + "a" * 5000))
+    assert error.type == "redirects"
+    assert len(error.message) == MAX_TEXT and error.message.endswith(CUT_MARKER)
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("bug"), KeyError("bug"), AttributeError("bug"), TypeError("bug")])
+def test_target_failures_leave_out_what_only_a_bug_raises(exc: Exception) -> None:
+    assert not isinstance(exc, TARGET_FAILURES)
+
+
+@pytest.mark.parametrize(("text", "expected"), [("", ""), ("a" * 256, "a" * 256), ("a" * 257, "a" * 250 + CUT_MARKER)])
+def test_clip_keeps_short_text_and_marks_what_it_cuts(text: str, expected: str) -> None:
+    assert clip(text) == expected
+    assert len(clip(text)) <= MAX_TEXT

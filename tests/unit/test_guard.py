@@ -64,6 +64,8 @@ def test_refusal_is_none_when_address_is_global(address: str) -> None:
         ("017700000001", "127.0.0.1"),
         ("[::ffff:127.0.0.1]", "::ffff:127.0.0.1"),
         ("::1", "::1"),
+        ("0", "0.0.0.0"),  # inet_aton reads a lone number as a 32-bit address: 0 is 0.0.0.0, not 127.0.0.1
+        ("0x0", "0.0.0.0"),
         ("example.com", None),
         ("cafe", None),
         ("", None),
@@ -81,6 +83,8 @@ def test_parse_ip_literal_reads_host_as_the_c_library_would(host: str, expected:
         "http://0x7f.1/",
         "http://0177.0.0.1/",
         "http://127.1/",
+        "http://0/",
+        "http://0.0.0.0/",
         "http://[::ffff:127.0.0.1]/",
         "http://[::1]/",
         "http://169.254.169.254/latest/meta-data/",

@@ -1,0 +1,90 @@
+"""Which strings are fetchable URLs: strict syntax checks, for given URLs and redirect Locations, before anything
+connects."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import string
+
+from yarl import URL
+
+from fanfetch.guard import InvalidTarget
+
+MAX_URL_LENGTH = 2048
+# RFC 3986, appendix B: an optional scheme, then the authority between "//" and the path, query or fragment.
+_SCHEME_AND_AUTHORITY = re.compile(r"(?:([^:/?#]+):)?(?://([^/?#]*))?")
+# A registered name's characters (RFC 3986 unreserved and sub-delims); other letters are IDNA-encoded by yarl.
+_HOST_CHARACTERS = frozenset(string.ascii_letters + string.digits + "-._~!$&'()*+,;=")
+
+
+def check_syntax(raw: str) -> None:
+    """Refuse what a C library, a browser and aiohttp might each read differently, naming the problem."""
+    if not raw.isprintable() or " " in raw:
+        position, character = next((i, c) for i, c in enumerate(raw) if c == " " or not c.isprintable())
+        raise InvalidTarget(f"whitespace or control character {character!r} at position {position}")
+    match = _SCHEME_AND_AUTHORITY.match(raw)
+    assert match is not None  # every part of the pattern is optional
+    scheme, authority = match.groups()
+    after_scheme = raw[len(scheme) + 1 :] if scheme else raw
+    if "\\" in after_scheme[:2]:
+        raise InvalidTarget("a backslash where the host begins (a browser would read it as //)")
+    if authority is not None:
+        _check_authority(authority)
+
+
+def _check_authority(authority: str) -> None:
+    if "\\" in authority:
+        raise InvalidTarget("a backslash in the host part")
+    if "@" in authority:
+        raise InvalidTarget("user information (user:password@) is not allowed in a URL")
+    if authority.startswith("["):
+        end = authority.find("]")
+        if end < 0:
+            raise InvalidTarget("an IPv6 address without its closing ]")
+        host, rest = authority[1:end], authority[end + 1 :]
+        if rest and not rest.startswith(":"):
+            raise InvalidTarget(f"{rest[0]!r} after the IPv6 address; only :port may follow it")
+        port = rest[1:]
+        try:
+            if "%" in host:
+                raise ValueError("zone identifiers are not allowed")
+            ipaddress.IPv6Address(host)
+        except ValueError as exc:
+            raise InvalidTarget(f"[{host}] is not an IPv6 address: {exc}") from exc
+    else:
+        host, _, port = authority.partition(":")
+        if ":" in port:
+            raise InvalidTarget("an IPv6 address must be written in brackets, e.g. http://[2001:db8::1]/")
+        if not host:
+            raise InvalidTarget("the URL has no host")
+        if "%" in host:
+            raise InvalidTarget("a percent-encoded host; write the host as it is")
+        bad = next((c for c in host if c.isascii() and c not in _HOST_CHARACTERS), None)
+        if bad is not None:
+            raise InvalidTarget(f"character {bad!r} is not allowed in a host")
+    if port:  # an empty port means the scheme's default
+        if not (port.isascii() and port.isdigit()):
+            raise InvalidTarget(f"port {port!r} is not a number")
+        if not 1 <= int(port) <= 65535:
+            raise InvalidTarget(f"port {int(port)} is outside 1-65535")
+
+
+def parse_target(raw: str) -> URL:
+    """A URL given by the caller, parsed, or InvalidTarget naming what is wrong with it."""
+    if len(raw) > MAX_URL_LENGTH:
+        raise InvalidTarget(f"URL is {len(raw)} characters; at most {MAX_URL_LENGTH} are allowed")
+    check_syntax(raw)
+    try:
+        return URL(raw)
+    except (ValueError, UnicodeError) as exc:
+        raise InvalidTarget(f"not a usable URL: {exc}") from exc
+
+
+def join_location(base: URL, location: str) -> URL:
+    """Where a Location header leads from `base`; refused on the same grounds as a given URL."""
+    check_syntax(location)
+    try:
+        return base.join(URL(location))
+    except (ValueError, UnicodeError) as exc:
+        raise InvalidTarget(f"not a usable URL: {exc}") from exc
