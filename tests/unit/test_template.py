@@ -62,14 +62,58 @@ def test_template_routes_post_and_get_fetch_through_the_http_api() -> None:
     assert integration["Properties"]["IntegrationUri"] == {"Fn::GetAtt": ["FanfetchFunction", "Arn"]}
 
 
-def test_template_routes_require_iam_unless_jwt_is_chosen() -> None:
-    assert TEMPLATE["Parameters"]["ApiAuth"]["Default"] == "IAM"
-    assert TEMPLATE["Conditions"]["UseJwt"] == {"Fn::Equals": [{"Ref": "ApiAuth"}, "JWT"]}
-    for route in _resources("AWS::ApiGatewayV2::Route").values():
-        assert route["Properties"]["AuthorizationType"] == {"Fn::If": ["UseJwt", "JWT", "AWS_IAM"]}
-        assert route["Properties"]["AuthorizerId"]["Fn::If"][0] == "UseJwt"
-    (authorizer,) = _resources("AWS::ApiGatewayV2::Authorizer").values()
-    assert authorizer["Condition"] == "UseJwt"
+def _evaluated(value: Any, parameters: dict[str, str]) -> Any:
+    """Evaluate the condition functions the template uses, as CloudFormation would for these parameter values."""
+    if isinstance(value, list):
+        return [_evaluated(item, parameters) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "Fn::If" in value:
+        condition, when_true, when_false = value["Fn::If"]
+        return _evaluated(when_true if _condition(condition, parameters) else when_false, parameters)
+    if "Fn::Equals" in value:
+        left, right = _evaluated(value["Fn::Equals"], parameters)
+        return left == right
+    if "Fn::Not" in value:
+        (inner,) = value["Fn::Not"]
+        return not _evaluated(inner, parameters)
+    if value.get("Ref") in TEMPLATE["Parameters"]:
+        return parameters.get(value["Ref"], TEMPLATE["Parameters"][value["Ref"]].get("Default"))
+    evaluated = {key: _evaluated(item, parameters) for key, item in value.items()}
+    return {key: item for key, item in evaluated.items() if item != {"Ref": "AWS::NoValue"}}
+
+
+def _condition(name: str, parameters: dict[str, str]) -> bool:
+    return bool(_evaluated(TEMPLATE["Conditions"][name], parameters))
+
+
+def _deployed(kind: str, parameters: dict[str, str]) -> dict[str, Any]:
+    """Resources of a kind that a stack with these parameter values creates, with conditions evaluated."""
+    return {
+        name: _evaluated(resource["Properties"], parameters)
+        for name, resource in _resources(kind).items()
+        if "Condition" not in resource or _condition(resource["Condition"], parameters)
+    }
+
+
+def test_template_routes_require_iam_by_default() -> None:
+    routes = _deployed("AWS::ApiGatewayV2::Route", {})
+    assert len(routes) >= 3
+    for route in routes.values():
+        assert route["AuthorizationType"] == "AWS_IAM"
+        assert "AuthorizerId" not in route
+    assert _deployed("AWS::ApiGatewayV2::Authorizer", {}) == {}
+
+
+def test_template_routes_use_the_jwt_authorizer_when_api_auth_is_jwt() -> None:
+    parameters = {"ApiAuth": "JWT", "JwtIssuer": "https://issuer.example/", "JwtAudience": "fanfetch"}
+    ((authorizer_name, authorizer),) = _deployed("AWS::ApiGatewayV2::Authorizer", parameters).items()
+    assert authorizer["AuthorizerType"] == "JWT"
+    assert authorizer["JwtConfiguration"] == {"Issuer": "https://issuer.example/", "Audience": ["fanfetch"]}
+    routes = _deployed("AWS::ApiGatewayV2::Route", parameters)
+    for route in routes.values():
+        assert route["AuthorizationType"] == "JWT"
+        assert route["AuthorizerId"] == {"Ref": authorizer_name}
 
 
 def test_template_throttles_the_api_and_bounds_concurrency() -> None:
@@ -86,11 +130,26 @@ def test_template_role_allows_only_own_logs_and_traces() -> None:
     role = TEMPLATE["Resources"]["FanfetchRole"]["Properties"]
     assert "ManagedPolicyArns" not in role
     statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
-    actions = {action for statement in statements for action in statement["Action"]}
-    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    actions = {action for statement in statements for action in _as_list(statement["Action"])}
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "xray:PutTraceSegments",
+        "xray:PutTelemetryRecords",
+    }
     (logs,) = [s for s in statements if "logs:PutLogEvents" in s["Action"]]
-    assert "/aws/lambda/${AWS::StackName}-fetch:*" in logs["Resource"]["Fn::Sub"]
+    assert logs["Resource"] == {"Fn::GetAtt": ["FanfetchLogGroup", "Arn"]}
+    assert _function()["LoggingConfig"] == {"LogGroup": {"Ref": "FanfetchLogGroup"}}
     assert _function()["Role"] == {"Fn::GetAtt": ["FanfetchRole", "Arn"]}
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def test_template_lets_cloudformation_name_the_function() -> None:
+    # An explicit name capped stack names at 58 characters and hid the function's ARN from `sam local`.
+    assert "FunctionName" not in _function()
 
 
 def test_template_schedule_is_disabled_by_default() -> None:
