@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -126,7 +127,7 @@ def test_template_throttles_the_api_and_bounds_concurrency() -> None:
     assert _function()["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
 
 
-def test_template_role_allows_only_own_logs_and_traces() -> None:
+def test_template_role_allows_only_own_logs_traces_and_failed_invocations_queue() -> None:
     role = TEMPLATE["Resources"]["FanfetchRole"]["Properties"]
     assert "ManagedPolicyArns" not in role
     statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
@@ -136,10 +137,13 @@ def test_template_role_allows_only_own_logs_and_traces() -> None:
         "logs:PutLogEvents",
         "xray:PutTraceSegments",
         "xray:PutTelemetryRecords",
+        "sqs:SendMessage",
     }
     (logs,) = [s for s in statements if "logs:PutLogEvents" in s["Action"]]
     assert logs["Resource"] == {"Fn::GetAtt": ["FanfetchLogGroup", "Arn"]}
     assert _function()["LoggingConfig"] == {"LogGroup": {"Ref": "FanfetchLogGroup"}}
+    (queue,) = [s for s in statements if "sqs:SendMessage" in _as_list(s["Action"])]
+    assert queue["Resource"] == {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}
     assert _function()["Role"] == {"Fn::GetAtt": ["FanfetchRole", "Arn"]}
 
 
@@ -150,6 +154,47 @@ def _as_list(value: str | list[str]) -> list[str]:
 def test_template_lets_cloudformation_name_the_function() -> None:
     # An explicit name capped stack names at 58 characters and hid the function's ARN from `sam local`.
     assert "FunctionName" not in _function()
+
+
+def test_template_keeps_failed_asynchronous_runs_in_an_encrypted_queue_with_an_alarm() -> None:
+    assert _function()["DeadLetterQueue"] == {
+        "Type": "SQS",
+        "TargetArn": {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]},
+    }
+    assert TEMPLATE["Resources"]["FailedInvocationsQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    (alarm,) = _resources("AWS::CloudWatch::Alarm").values()
+    assert alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Properties"]["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedInvocationsQueue", "QueueName"]}}
+    ]
+    assert (alarm["Properties"]["ComparisonOperator"], alarm["Properties"]["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_template_logs_api_access_as_json_to_its_own_log_group() -> None:
+    (stage,) = _resources("AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["FetchApiAccessLogGroup", "Arn"]}
+    fields = json.loads(settings["Format"])
+    for variable in ("requestId", "identity.sourceIp", "identity.userArn", "routeKey", "status", "responseLatency"):
+        assert f"$context.{variable}" in fields.values()
+    assert TEMPLATE["Resources"]["FetchApiAccessLogGroup"]["Properties"]["RetentionInDays"] == 30
+
+
+def test_template_encrypts_logs_with_a_customer_key_only_when_one_is_given() -> None:
+    assert TEMPLATE["Parameters"]["LogsKmsKeyArn"]["Default"] == ""
+    for name, log_group in _resources("AWS::Logs::LogGroup").items():
+        assert _evaluated(log_group["Properties"], {}).get("KmsKeyId") is None, name
+        assert _evaluated(log_group["Properties"], {"LogsKmsKeyArn": "arn:key"})["KmsKeyId"] == "arn:key", name
+
+
+def test_template_gives_a_reason_for_every_checkov_skip() -> None:
+    skips = [
+        skip
+        for resource in TEMPLATE["Resources"].values()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert {skip["id"] for skip in skips} == {"CKV_AWS_117", "CKV_AWS_173", "CKV_AWS_27"}
+    assert all(skip["comment"].strip() for skip in skips)
 
 
 def test_template_schedule_is_disabled_by_default() -> None:
