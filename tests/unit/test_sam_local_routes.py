@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
-from samcli.lib.config.samconfig import SamConfig
 from samcli.lib.providers.api_provider import ApiProvider
 from samcli.lib.providers.cfn_api_provider import CfnApiProvider
 from samcli.lib.providers.provider import Stack
@@ -36,13 +34,9 @@ def _stacks(template: Path = BUILT_TEMPLATE, parameters: dict[str, str] | None =
     return list(stacks)
 
 
-def _start_api_defaults() -> dict[str, Any]:
-    defaults: dict[str, Any] = SamConfig(config_dir=str(ROOT)).get_all(["local", "start-api"], "parameters")
-    return defaults
-
-
-def _routes(stacks: list[Stack], disable_authorizer: bool) -> dict[tuple[str, str], tuple[str, str | None]]:
-    (api,) = ApiProvider(stacks, disable_authorizer=disable_authorizer).get_all()
+def _routes(stacks: list[Stack]) -> dict[tuple[str, str], tuple[str, str | None]]:
+    # As `sam local start-api` builds them, with its default of reading authorizers.
+    (api,) = ApiProvider(stacks, disable_authorizer=False).get_all()
     return {
         (method, route.path): (route.function_name, route.payload_format_version)
         for route in api.routes
@@ -52,10 +46,10 @@ def _routes(stacks: list[Stack], disable_authorizer: bool) -> dict[tuple[str, st
 
 @pytest.mark.parametrize("auth", sorted(AUTH_PARAMETERS))
 def test_sam_local_serves_fetch_and_openapi_only_because_the_api_resources_come_first(auth: str) -> None:
-    # Given the built template and the start-api defaults samconfig.toml ships
+    # Given the built template
     stacks = _stacks(parameters=AUTH_PARAMETERS[auth])
     # When SAM CLI collects the routes start-api would serve
-    routes = _routes(stacks, disable_authorizer=_start_api_defaults()["disable_authorizer"])
+    routes = _routes(stacks)
     # Then every route reaches the function with payload format 2.0
     assert set(routes) == SERVED_ROUTES
     assert set(routes.values()) == {("FanfetchFunction", "2.0")}
@@ -73,14 +67,7 @@ def test_sam_local_sees_no_route_when_the_function_comes_first(tmp_path: Path) -
     reordered = tmp_path / "template.yaml"
     reordered.write_text(json.dumps(template))
     # Then SAM CLI reads only SAM APIs and start-api would have nothing to serve
-    assert _routes(_stacks(reordered), disable_authorizer=True) == {}
-
-
-def test_sam_local_stops_on_the_conditional_authorizer_unless_samconfig_disables_authorizers() -> None:
-    assert _start_api_defaults()["disable_authorizer"] is True
-    # SAM CLI cannot resolve !If [UseJwt, ..., !Ref AWS::NoValue]; when it can, samconfig.toml may drop the setting.
-    with pytest.raises(TypeError, match="unhashable"):
-        _routes(_stacks(), disable_authorizer=False)
+    assert _routes(_stacks(reordered)) == {}
 
 
 def test_sam_local_invoke_runs_the_built_handler() -> None:

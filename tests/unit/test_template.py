@@ -56,11 +56,22 @@ def _resources(kind: str) -> dict[str, Any]:
 
 
 def test_template_routes_post_and_get_fetch_through_the_http_api() -> None:
-    routes = {r["Properties"]["RouteKey"] for r in _resources("AWS::ApiGatewayV2::Route").values()}
-    assert {"POST /fetch", "GET /fetch"} <= routes
+    routes = {r["RouteKey"]: r for r in _deployed("AWS::ApiGatewayV2::Route", {}).values()}
+    assert {"POST /fetch", "GET /fetch", "GET /openapi"} <= set(routes)
+    assert all(r["Target"] == {"Fn::Sub": "integrations/${FetchApiIntegration}"} for r in routes.values())
     (integration,) = _resources("AWS::ApiGatewayV2::Integration").values()
     assert integration["Properties"]["PayloadFormatVersion"] == "2.0"
     assert integration["Properties"]["IntegrationUri"] == {"Fn::GetAtt": ["FanfetchFunction", "Arn"]}
+
+
+def test_template_routes_differ_between_iam_and_jwt_only_in_authorization() -> None:
+    jwt = {"ApiAuth": "JWT"}
+    for name, route in _deployed("AWS::ApiGatewayV2::Route", {}).items():
+        with_jwt = _deployed("AWS::ApiGatewayV2::Route", jwt)[name]
+        for key in ("AuthorizationType", "AuthorizerId"):
+            route.pop(key, None)
+            with_jwt.pop(key)
+        assert route == with_jwt, name
 
 
 def _evaluated(value: Any, parameters: dict[str, str]) -> Any:
