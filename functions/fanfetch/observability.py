@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.logging import Logger
 from aws_lambda_powertools.metrics import EphemeralMetrics, Metrics, MetricUnit
 
-# Service name and level come from POWERTOOLS_SERVICE_NAME and POWERTOOLS_LOG_LEVEL (set in template.yaml).
+# The level comes from POWERTOOLS_LOG_LEVEL (set in template.yaml); the service name is fixed.
 logger = Logger(service="fanfetch")
 # The namespace and service dimension are fixed: the template's alarms and dashboard name them.
 NAMESPACE = "fanfetch"

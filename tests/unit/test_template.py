@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
@@ -55,21 +56,76 @@ def _resources(kind: str) -> dict[str, Any]:
 
 
 def test_template_routes_post_and_get_fetch_through_the_http_api() -> None:
-    routes = {r["Properties"]["RouteKey"] for r in _resources("AWS::ApiGatewayV2::Route").values()}
-    assert {"POST /fetch", "GET /fetch"} <= routes
+    routes = {r["RouteKey"]: r for r in _deployed("AWS::ApiGatewayV2::Route", {}).values()}
+    assert {"POST /fetch", "GET /fetch", "GET /openapi"} <= set(routes)
+    assert all(r["Target"] == {"Fn::Sub": "integrations/${FetchApiIntegration}"} for r in routes.values())
     (integration,) = _resources("AWS::ApiGatewayV2::Integration").values()
     assert integration["Properties"]["PayloadFormatVersion"] == "2.0"
     assert integration["Properties"]["IntegrationUri"] == {"Fn::GetAtt": ["FanfetchFunction", "Arn"]}
 
 
-def test_template_routes_require_iam_unless_jwt_is_chosen() -> None:
-    assert TEMPLATE["Parameters"]["ApiAuth"]["Default"] == "IAM"
-    assert TEMPLATE["Conditions"]["UseJwt"] == {"Fn::Equals": [{"Ref": "ApiAuth"}, "JWT"]}
-    for route in _resources("AWS::ApiGatewayV2::Route").values():
-        assert route["Properties"]["AuthorizationType"] == {"Fn::If": ["UseJwt", "JWT", "AWS_IAM"]}
-        assert route["Properties"]["AuthorizerId"]["Fn::If"][0] == "UseJwt"
-    (authorizer,) = _resources("AWS::ApiGatewayV2::Authorizer").values()
-    assert authorizer["Condition"] == "UseJwt"
+def test_template_routes_differ_between_iam_and_jwt_only_in_authorization() -> None:
+    jwt = {"ApiAuth": "JWT"}
+    for name, route in _deployed("AWS::ApiGatewayV2::Route", {}).items():
+        with_jwt = _deployed("AWS::ApiGatewayV2::Route", jwt)[name]
+        for key in ("AuthorizationType", "AuthorizerId"):
+            route.pop(key, None)
+            with_jwt.pop(key)
+        assert route == with_jwt, name
+
+
+def _evaluated(value: Any, parameters: dict[str, str]) -> Any:
+    """Evaluate the condition functions the template uses, as CloudFormation would for these parameter values."""
+    if isinstance(value, list):
+        return [_evaluated(item, parameters) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "Fn::If" in value:
+        condition, when_true, when_false = value["Fn::If"]
+        return _evaluated(when_true if _condition(condition, parameters) else when_false, parameters)
+    if "Fn::Equals" in value:
+        left, right = _evaluated(value["Fn::Equals"], parameters)
+        return left == right
+    if "Fn::Not" in value:
+        (inner,) = value["Fn::Not"]
+        return not _evaluated(inner, parameters)
+    if value.get("Ref") in TEMPLATE["Parameters"]:
+        return parameters.get(value["Ref"], TEMPLATE["Parameters"][value["Ref"]].get("Default"))
+    evaluated = {key: _evaluated(item, parameters) for key, item in value.items()}
+    return {key: item for key, item in evaluated.items() if item != {"Ref": "AWS::NoValue"}}
+
+
+def _condition(name: str, parameters: dict[str, str]) -> bool:
+    return bool(_evaluated(TEMPLATE["Conditions"][name], parameters))
+
+
+def _deployed(kind: str, parameters: dict[str, str]) -> dict[str, Any]:
+    """Resources of a kind that a stack with these parameter values creates, with conditions evaluated."""
+    return {
+        name: _evaluated(resource["Properties"], parameters)
+        for name, resource in _resources(kind).items()
+        if "Condition" not in resource or _condition(resource["Condition"], parameters)
+    }
+
+
+def test_template_routes_require_iam_by_default() -> None:
+    routes = _deployed("AWS::ApiGatewayV2::Route", {})
+    assert len(routes) >= 3
+    for route in routes.values():
+        assert route["AuthorizationType"] == "AWS_IAM"
+        assert "AuthorizerId" not in route
+    assert _deployed("AWS::ApiGatewayV2::Authorizer", {}) == {}
+
+
+def test_template_routes_use_the_jwt_authorizer_when_api_auth_is_jwt() -> None:
+    parameters = {"ApiAuth": "JWT", "JwtIssuer": "https://issuer.example/", "JwtAudience": "fanfetch"}
+    ((authorizer_name, authorizer),) = _deployed("AWS::ApiGatewayV2::Authorizer", parameters).items()
+    assert authorizer["AuthorizerType"] == "JWT"
+    assert authorizer["JwtConfiguration"] == {"Issuer": "https://issuer.example/", "Audience": ["fanfetch"]}
+    routes = _deployed("AWS::ApiGatewayV2::Route", parameters)
+    for route in routes.values():
+        assert route["AuthorizationType"] == "JWT"
+        assert route["AuthorizerId"] == {"Ref": authorizer_name}
 
 
 def test_template_throttles_the_api_and_bounds_concurrency() -> None:
@@ -82,7 +138,7 @@ def test_template_throttles_the_api_and_bounds_concurrency() -> None:
     assert _function()["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
 
 
-def test_template_role_allows_only_own_logs_and_traces() -> None:
+def test_template_role_allows_only_own_logs_and_failed_invocations_queue() -> None:
     role = TEMPLATE["Resources"]["FanfetchRole"]["Properties"]
     assert "ManagedPolicyArns" not in role
     statements = [
@@ -91,11 +147,69 @@ def test_template_role_allows_only_own_logs_and_traces() -> None:
         if policy["PolicyName"] != "monitor-sinks"
         for s in policy["PolicyDocument"]["Statement"]
     ]
-    actions = {action for statement in statements for action in statement["Action"]}
-    assert actions == {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    actions = {action for statement in statements for action in _as_list(statement["Action"])}
+    assert actions == {
+        "logs:CreateLogStream",
+        "logs:PutLogEvents",
+        "sqs:SendMessage",
+    }
     (logs,) = [s for s in statements if "logs:PutLogEvents" in s["Action"]]
-    assert "/aws/lambda/${AWS::StackName}-fetch:*" in logs["Resource"]["Fn::Sub"]
+    assert logs["Resource"] == {"Fn::GetAtt": ["FanfetchLogGroup", "Arn"]}
+    assert _function()["LoggingConfig"] == {"LogGroup": {"Ref": "FanfetchLogGroup"}}
+    (queue,) = [s for s in statements if "sqs:SendMessage" in _as_list(s["Action"])]
+    assert queue["Resource"] == {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}
     assert _function()["Role"] == {"Fn::GetAtt": ["FanfetchRole", "Arn"]}
+
+
+def _as_list(value: str | list[str]) -> list[str]:
+    return [value] if isinstance(value, str) else value
+
+
+def test_template_lets_cloudformation_name_the_function() -> None:
+    # An explicit name capped stack names at 58 characters and hid the function's ARN from `sam local`.
+    assert "FunctionName" not in _function()
+
+
+def test_template_keeps_failed_asynchronous_runs_in_an_encrypted_queue_with_an_alarm() -> None:
+    assert _function()["DeadLetterQueue"] == {
+        "Type": "SQS",
+        "TargetArn": {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]},
+    }
+    assert TEMPLATE["Resources"]["FailedInvocationsQueue"]["Properties"]["SqsManagedSseEnabled"] is True
+    alarm = TEMPLATE["Resources"]["FailedInvocationsAlarm"]
+    assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlertTopic"}]
+    assert alarm["Properties"]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert alarm["Properties"]["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedInvocationsQueue", "QueueName"]}}
+    ]
+    assert (alarm["Properties"]["ComparisonOperator"], alarm["Properties"]["Threshold"]) == ("GreaterThanThreshold", 0)
+
+
+def test_template_logs_api_access_as_json_to_its_own_log_group() -> None:
+    (stage,) = _resources("AWS::ApiGatewayV2::Stage").values()
+    settings = stage["Properties"]["AccessLogSettings"]
+    assert settings["DestinationArn"] == {"Fn::GetAtt": ["FetchApiAccessLogGroup", "Arn"]}
+    fields = json.loads(settings["Format"])
+    for variable in ("requestId", "identity.sourceIp", "identity.userArn", "routeKey", "status", "responseLatency"):
+        assert f"$context.{variable}" in fields.values()
+    assert TEMPLATE["Resources"]["FetchApiAccessLogGroup"]["Properties"]["RetentionInDays"] == 30
+
+
+def test_template_encrypts_logs_with_a_customer_key_only_when_one_is_given() -> None:
+    assert TEMPLATE["Parameters"]["LogsKmsKeyArn"]["Default"] == ""
+    for name, log_group in _resources("AWS::Logs::LogGroup").items():
+        assert _evaluated(log_group["Properties"], {}).get("KmsKeyId") is None, name
+        assert _evaluated(log_group["Properties"], {"LogsKmsKeyArn": "arn:key"})["KmsKeyId"] == "arn:key", name
+
+
+def test_template_gives_a_reason_for_every_checkov_skip() -> None:
+    skips = [
+        skip
+        for resource in TEMPLATE["Resources"].values()
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
+    ]
+    assert {skip["id"] for skip in skips} == {"CKV_AWS_117", "CKV_AWS_173", "CKV_AWS_27", "CKV_AWS_18", "CKV_AWS_26"}
+    assert all(skip["comment"].strip() for skip in skips)
 
 
 def test_template_schedule_is_disabled_by_default() -> None:
