@@ -91,7 +91,7 @@ monitor-demo: dev ## two scheduled runs and a change, offline: moto (server mode
 serve: dev ## local API on 127.0.0.1:3000 (POST/GET /fetch as API Gateway v2 events)
 	$(PY) -m tools.serve $(if $(PORT),--port $(PORT))
 
-bench: build ## fanfetch's engine against the naive gather loop, medians and ratios
+bench: build ## fanfetch against the naive loop and a featureless floor, medians: make bench ARGS="--only longtail"
 	$(PY) -m bench.run $(ARGS)
 
 deploy: dev ## build for the template's architecture and deploy with samconfig.toml

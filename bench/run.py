@@ -1,11 +1,15 @@
 """`make bench`: fanfetch's engine against the naive gather loop, side by side in one run, on loopback origins.
 
-Scenarios (issue targets in brackets):
-  a  5000 x 1 KB from nginx (one worker), concurrency 100, per_host 100   [wall <= 0.6x naive]
-  b  1000 x 10 KB with 50 ms latency from an aiohttp origin process       [wall <= 0.7x naive]
-  c  100 x 5 MB from nginx                                                 [peak RSS <= 100 MB]
-  cold start: importing the built handler vs importing aiohttp alone      [<= 1.2x]
-A featureless streaming loop ("floor") runs beside them, to show what aiohttp itself costs per request.
+Scenarios (issue targets in brackets; `--only` picks some, e.g. `make bench ARGS="--only longtail"`):
+  a         5000 x 1 KB from nginx (one worker), concurrency 100, per_host 100   [wall <= 0.6x naive,
+            feature overhead <= 1.15x floor]
+  b         1000 x 10 KB with 50 ms latency from an aiohttp origin process       [wall <= 0.7x naive]
+  c         100 x 5 MB from nginx                                                 [peak RSS <= 100 MB]
+  cold      importing the built handler vs importing aiohttp alone               [<= 1.2x]
+  longtail  1000 x 10 KB closer to the internet: log-normal latency (median 100 ms, p99 3 s, the same per URL in
+            every run), 1% of URLs accept and never answer, 1% reset the connection; the naive loop (30 s total
+            timeout) beside fanfetch with its defaults and with a deadline of 3 s and of 10 s, per_host 100
+A featureless streaming loop ("floor") runs beside a, b and c, to show what aiohttp itself costs per request.
 Each client run is a fresh process; runs alternate between implementations; medians are reported.
 """
 
@@ -13,20 +17,36 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import random
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
-from tools.processes import free_port, serving
+from tools.processes import free_port, serving, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / ".aws-sam" / "build" / "FanfetchFunction"
+SCENARIOS = ("a", "b", "c", "cold", "longtail")
+FLOOR_OVERHEAD_LIMIT = 1.15
+LONGTAIL_URLS = 1000
+LONGTAIL_SEED = 1
+LONGTAIL_MEDIAN_MS = 100.0
+LONGTAIL_P99_MS = 3000.0
+# Label: (client, its options). fanfetch gets per_host 100 from the client: one origin stands in for many hosts.
+LONGTAIL_CLIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "naive, 30 s total timeout": ("naive", ("--total-timeout", "30")),
+    "fanfetch, defaults": ("fanfetch", ()),
+    "fanfetch, deadline 3": ("fanfetch", ("--deadline", "3")),
+    "fanfetch, deadline 10": ("fanfetch", ("--deadline", "10")),
+}
 NGINX_CONF = """
 worker_processes 1;
 daemon off;
@@ -68,21 +88,34 @@ def nginx() -> Iterator[int]:
             yield port
 
 
-def slow_origin() -> AbstractContextManager[int]:
+@contextmanager
+def slow_origin() -> Iterator[int]:
+    """tools.origin in its own process, killed at the end: a graceful stop would wait a minute for /hang handlers.
+
+    Its log is dropped: clients that give up on a response (timeouts, deadlines, a raising gather) make it log
+    every write to a closed connection.
+    """
     port = free_port()
-    return serving([sys.executable, "-m", "tools.origin", "--port", str(port)], port, cwd=ROOT)
+    command = [sys.executable, "-m", "tools.origin", "--port", str(port)]
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        yield port
+    finally:
+        process.kill()
+        process.wait()
 
 
-def client(impl: str, urls: list[str], uvloop: bool) -> dict[str, float]:
+def client(impl: str, urls: list[str], options: Sequence[str] = ()) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".txt") as handle:
         handle.write("\n".join(urls))
         handle.flush()
-        command = [sys.executable, "-m", "bench.client", impl, handle.name] + (["--uvloop"] if uvloop else [])
+        command = [sys.executable, "-m", "bench.client", impl, handle.name, *options]
         env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}{os.pathsep}{ROOT}"}
         done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
         if done.returncode:
             raise SystemExit(f"{impl} run failed:\n{done.stderr[-3000:]}")
-    result: dict[str, float] = json.loads(done.stdout)
+    result: dict[str, Any] = json.loads(done.stdout)
     return result
 
 
@@ -106,69 +139,205 @@ def template_environment() -> dict[str, str]:
     return {name: str(value) for name, value in variables.items() if isinstance(value, (str, int))}
 
 
-def median_of(runs: list[dict[str, float]], key: str) -> float:
+def median_of(runs: list[dict[str, Any]], key: str) -> float:
     return statistics.median(run[key] for run in runs)
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def alternating(labels: Sequence[str], round_: int) -> list[str]:
+    """Every other round runs the clients in reverse order, so none always runs first on a warmer machine."""
+    return list(labels) if round_ % 2 == 0 else list(reversed(labels))
+
+
+def scenario_list(text: str) -> frozenset[str]:
+    names = frozenset(name.strip() for name in text.split(","))
+    unknown = names - set(SCENARIOS)
+    if unknown:
+        known = ", ".join(SCENARIOS)
+        raise argparse.ArgumentTypeError(f"unknown scenario {', '.join(sorted(unknown))}; known: {known}")
+    return names
+
+
+def longtail_urls(port: int) -> tuple[list[str], list[int]]:
+    """The long-tailed URL list and its latencies in ms, the same in every run and for every client.
+
+    The latencies are the log-normal's quantiles at (k + 0.5) / n, shuffled with a fixed seed: a draw of 980 would
+    put its own p99 anywhere between about 2 and 4 s, the quantiles keep the median and p99 where they are asked.
+    """
+    rng = random.Random(LONGTAIL_SEED)
+    broken = LONGTAIL_URLS // 100
+    kinds = ["hang"] * broken + ["reset"] * broken + ["latency"] * (LONGTAIL_URLS - 2 * broken)
+    rng.shuffle(kinds)
+    sigma = math.log(LONGTAIL_P99_MS / LONGTAIL_MEDIAN_MS) / statistics.NormalDist().inv_cdf(0.99)
+    log_normal = statistics.NormalDist(math.log(LONGTAIL_MEDIAN_MS), sigma)
+    count = kinds.count("latency")
+    delays = [round(math.exp(log_normal.inv_cdf((k + 0.5) / count))) for k in range(count)]
+    rng.shuffle(delays)
+    urls: list[str] = []
+    next_delay = iter(delays)
+    for index, kind in enumerate(kinds):
+        if kind == "latency":
+            urls.append(f"http://127.0.0.1:{port}/bytes/10240?delay_ms={next(next_delay)}&i={index}")
+        else:  # tools.origin: /hang reads the request and never answers, /reset answers it with a TCP RST
+            urls.append(f"http://127.0.0.1:{port}/{kind}?i={index}")
+    return urls, delays
+
+
+def loopback_runs(name: str, urls: list[str], rounds: int, uvloop: bool) -> dict[str, list[dict[str, Any]]]:
+    runs: dict[str, list[dict[str, Any]]] = {"naive": [], "floor": [], "fanfetch": []}
+    for round_ in range(rounds):
+        for impl in alternating(list(runs), round_):
+            run = client(impl, urls, ("--uvloop",) if uvloop and impl == "fanfetch" else ())
+            if run["ok"] != len(urls):
+                problem = run["raised"] or run["failures"]
+                raise SystemExit(f"{name}: {impl} answered {run['ok']} of {len(urls)} URLs: {problem}")
+            runs[impl].append(run)
+    sizes = {run["bytes"] for impl_runs in runs.values() for run in impl_runs}
+    if len(sizes) != 1:
+        raise SystemExit(f"{name}: the implementations read different byte counts {sizes}")
+    return runs
+
+
+Row = tuple[str, str, float, float, float, str, str, str]
+
+
+def loopback_rows(name: str, runs: dict[str, list[dict[str, Any]]]) -> list[Row]:
+    targets = {"a": ("wall_s", 0.6), "b": ("wall_s", 0.7), "c": ("peak_rss_mb", None)}
+    key, limit = targets[name[0]]
+    rows: list[Row] = []
+    for metric in ("wall_s", "cpu_s", "peak_rss_mb"):
+        base, least, ours = (median_of(runs[impl], metric) for impl in ("naive", "floor", "fanfetch"))
+        wanted = []
+        if metric == key and limit is not None:
+            wanted.append(f"<= {limit}x naive: {verdict(ours / base <= limit)}")
+        if metric == "wall_s" and name.startswith("a"):
+            wanted.append(f"<= {FLOOR_OVERHEAD_LIMIT}x floor: {verdict(ours / least <= FLOOR_OVERHEAD_LIMIT)}")
+        if metric == "peak_rss_mb" and name.startswith("c"):
+            wanted.append(f"<= 100 MB: {verdict(ours <= 100)}")
+        rows.append((name, metric, base, least, ours, f"{ours / base:.2f}x", f"{ours / least:.2f}x", "; ".join(wanted)))
+    return rows
+
+
+def floor_spread(name: str, runs: dict[str, list[dict[str, Any]]]) -> str:
+    """fanfetch/floor wall time round by round: how far the noise moves the ratio."""
+    pairs = zip(runs["fanfetch"], runs["floor"], strict=True)
+    ratios = sorted(ours["wall_s"] / least["wall_s"] for ours, least in pairs)
+    return f"{name}: fanfetch/floor wall time per round {ratios[0]:.2f}x to {ratios[-1]:.2f}x"
+
+
+def longtail_runs(port: int, rounds: int) -> tuple[dict[str, list[dict[str, Any]]], list[int]]:
+    urls, delays = longtail_urls(port)
+    runs: dict[str, list[dict[str, Any]]] = {label: [] for label in LONGTAIL_CLIENTS}
+    for round_ in range(rounds):
+        for label in alternating(list(runs), round_):
+            impl, options = LONGTAIL_CLIENTS[label]
+            runs[label].append(client(impl, urls, options))
+    return runs, delays
+
+
+def what_failed(run: dict[str, Any]) -> str:
+    if run["raised"]:
+        return f"raised {run['raised'].split(':')[0]} after {run['answered_before_raise']} answers, lost them all"
+    failures: dict[str, int] = run["failures"]
+    return ", ".join(f"{kind} {count}" for kind, count in sorted(failures.items(), key=lambda item: -item[1]))
+
+
+def cell_text(cell: object) -> str:
+    if isinstance(cell, float):
+        return "" if math.isnan(cell) else f"{cell:.3f}"
+    return str(cell)
+
+
+def print_table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    table = [tuple(header), *(tuple(cell_text(c) for c in row) for row in rows)]
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+
+
+def print_longtail(runs: dict[str, list[dict[str, Any]]], delays: list[int], rounds: int) -> None:
+    percentiles = statistics.quantiles(delays, n=100)
+    print(
+        f"\nlongtail: {LONGTAIL_URLS} URLs, medians of {rounds} runs; latency per URL (seed {LONGTAIL_SEED}): "
+        f"median {statistics.median(delays):.0f} ms, p99 {percentiles[98]:.0f} ms, max {max(delays)} ms, "
+        f"{sum(delay > 3000 for delay in delays)} over 3 s, {sum(delay > 10000 for delay in delays)} over 10 s; "
+        f"{LONGTAIL_URLS // 100} hang, {LONGTAIL_URLS // 100} reset"
+    )
+    rows = []
+    for label, label_runs in runs.items():
+        ok = sorted(run["ok"] for run in label_runs)
+        by_wall = sorted(label_runs, key=lambda run: run["wall_s"])
+        rows.append(
+            (
+                label,
+                median_of(label_runs, "wall_s"),
+                by_wall[-1]["wall_s"],
+                f"{statistics.median(ok):g}" + (f" ({ok[0]}-{ok[-1]})" if ok[0] != ok[-1] else ""),
+                f"{median_of(label_runs, 'lost'):g}",
+                what_failed(by_wall[(len(by_wall) - 1) // 2]),
+            )
+        )
+    print_table(("client", "wall s", "slowest s", "ok", "lost", "failures in the median run"), rows)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="runs per implementation and scenario (default 5)")
     parser.add_argument("--uvloop", action="store_true", help="run fanfetch on uvloop instead of asyncio's loop")
+    parser.add_argument(
+        "--only", type=scenario_list, default=frozenset(SCENARIOS), help=f"comma-separated, from {','.join(SCENARIOS)}"
+    )
     args = parser.parse_args()
+    selected: frozenset[str] = args.only
 
-    rows: list[tuple[str, str, float, float, float, str, str]] = []
-    with nginx() as static_port, slow_origin() as slow_port:
+    rows: list[Row] = []
+    notes: list[str] = []
+    longtail: tuple[dict[str, list[dict[str, Any]]], list[int]] | None = None
+    with ExitStack() as stack:
+        static_port = stack.enter_context(nginx()) if selected & {"a", "c"} else 0
+        origin_port = stack.enter_context(slow_origin()) if selected & {"b", "longtail"} else 0
         scenarios = {
-            "a 5000 x 1 KB": [f"http://127.0.0.1:{static_port}/1k.bin?i={i}" for i in range(5000)],
-            "b 1000 x 10 KB, 50 ms": [
-                f"http://127.0.0.1:{slow_port}/bytes/10240?delay_ms=50&i={i}" for i in range(1000)
+            "a 5000 x 1 KB": lambda: [f"http://127.0.0.1:{static_port}/1k.bin?i={i}" for i in range(5000)],
+            "b 1000 x 10 KB, 50 ms": lambda: [
+                f"http://127.0.0.1:{origin_port}/bytes/10240?delay_ms=50&i={i}" for i in range(1000)
             ],
-            "c 100 x 5 MB": [f"http://127.0.0.1:{static_port}/5m.bin?i={i}" for i in range(100)],
+            "c 100 x 5 MB": lambda: [f"http://127.0.0.1:{static_port}/5m.bin?i={i}" for i in range(100)],
         }
-        targets = {"a": ("wall_s", 0.6), "b": ("wall_s", 0.7), "c": ("peak_rss_mb", None)}
-        for name, urls in scenarios.items():
-            runs: dict[str, list[dict[str, float]]] = {"naive": [], "floor": [], "fanfetch": []}
-            for round_ in range(args.rounds):
-                order = list(runs) if round_ % 2 == 0 else list(reversed(runs))
-                for impl in order:
-                    runs[impl].append(client(impl, urls, uvloop=args.uvloop and impl == "fanfetch"))
-            sizes = {run["bytes"] for impl_runs in runs.values() for run in impl_runs}
-            if len(sizes) != 1:
-                raise SystemExit(f"{name}: the implementations read different byte counts {sizes}")
-            key, limit = targets[name[0]]
-            for metric in ("wall_s", "cpu_s", "peak_rss_mb"):
-                base, ours = median_of(runs["naive"], metric), median_of(runs["fanfetch"], metric)
-                least = median_of(runs["floor"], metric)
-                target = ""
-                if metric == key and limit is not None:
-                    target = f"<= {limit}x: {'met' if ours / base <= limit else 'MISSED'}"
-                elif metric == "peak_rss_mb" and name.startswith("c"):
-                    target = f"<= 100 MB: {'met' if ours <= 100 else 'MISSED'}"
-                rows.append((name, metric, base, least, ours, f"{ours / base:.2f}x", target))
+        for name, make_urls in scenarios.items():
+            if name[0] in selected:
+                runs = loopback_runs(name, make_urls(), args.rounds, args.uvloop)
+                rows.extend(loopback_rows(name, runs))
+                if name.startswith("a"):
+                    notes.append(floor_spread(name, runs))
+        if "longtail" in selected:
+            longtail = longtail_runs(origin_port, args.rounds)
 
-    if (BUILD_DIR / "fanfetch" / "handler.py").exists():
-        cold = {"aiohttp": [], "fanfetch.handler": []}  # type: dict[str, list[float]]
+    if "cold" in selected and (BUILD_DIR / "fanfetch" / "handler.py").exists():
+        cold: dict[str, list[float]] = {"aiohttp": [], "fanfetch.handler": []}
         for _ in range(max(7, args.rounds * 2)):
             for module in cold:
                 cold[module].append(import_time(module))
         base, ours = statistics.median(cold["aiohttp"]), statistics.median(cold["fanfetch.handler"])
-        verdict = "met" if ours / base <= 1.2 else "MISSED"
-        rows.append(
-            ("cold start (import)", "seconds", base, float("nan"), ours, f"{ours / base:.2f}x", f"<= 1.2x: {verdict}")
-        )
-    else:
+        target = f"<= 1.2x: {verdict(ours / base <= 1.2)}"
+        rows.append(("cold start (import)", "seconds", base, math.nan, ours, f"{ours / base:.2f}x", "", target))
+    elif "cold" in selected:
         print("no build in .aws-sam: run `make build` to measure the cold start", file=sys.stderr)
 
     loop = "uvloop" if args.uvloop else "asyncio"
     print(
         f"\nmedians of {args.rounds} runs; fanfetch on {loop}; {os.cpu_count()} CPUs; Python {sys.version.split()[0]}"
     )
-    print("ratio = fanfetch / naive; floor = a featureless streaming loop, i.e. aiohttp's own cost")
-    header = ("scenario", "metric", "naive", "floor", "fanfetch", "ratio", "target")
-    table = [header, *(tuple(f"{c:.3f}" if isinstance(c, float) else c for c in row) for row in rows)]
-    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
-    for line in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+    if rows:
+        print("vs naive, vs floor = fanfetch / naive, fanfetch / floor; floor = a featureless streaming loop")
+        header = ("scenario", "metric", "naive", "floor", "fanfetch", "vs naive", "vs floor", "target")
+        print_table(header, rows)
+        for note in notes:
+            print(note)
+    if longtail is not None:
+        print_longtail(*longtail, rounds=args.rounds)
 
 
 if __name__ == "__main__":
