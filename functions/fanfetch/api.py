@@ -18,7 +18,8 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventMo
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, ValidationError
 
-from fanfetch import __version__
+from fanfetch import __version__, jobs
+from fanfetch.jobs import JobRequest
 from fanfetch.models import FetchRequest, FetchResponse
 from fanfetch.settings import Settings
 from fanfetch.sources import (
@@ -91,7 +92,7 @@ def _json(description: str, model: type) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"model": model}}}
 
 
-ROUTES = {"/fetch": "GET, POST", "/openapi": "GET"}
+ROUTES = {"/fetch": "GET, POST", "/jobs": "POST", "/openapi": "GET"}
 RESPONSES: dict[int, Any] = {
     200: _json("One result per URL, in input order; failed URLs are results too", FetchResponse),
     400: _json("The request breaks a limit or cannot be decoded", ErrorResponse),
@@ -115,6 +116,18 @@ def _build(resolver: ApiGatewayResolver) -> ApiGatewayResolver:
         # URLs that contain one. Options may be given as further parameters, e.g. &timeout=5.
         run: RunFetch = resolver.context["run"]
         return run(query_request(resolver.context["query"], resolver.context["settings"]))
+
+    # Jobs: lists beyond one invocation (jobs.py); imported here, so /fetch never loads it.
+    @resolver.post("/jobs", summary="Start a job over a URL list of any size", responses=RESPONSES)
+    def post_jobs(request: Annotated[JobRequest, Body()]) -> Response[Any]:
+        accepted = jobs.submit(request, resolver.context["settings"])
+        location = f"/jobs/{accepted['job_id']}"
+        body = {"job_id": accepted["job_id"], "status_url": location, "urls": accepted["urls"]}
+        return Response(202, "application/json", body, headers={"Location": location})
+
+    @resolver.get("/jobs/<job_id>", summary="A job's status, progress and, once finished, summary", responses=RESPONSES)
+    def get_job(job_id: str) -> dict[str, Any]:
+        return jobs.status(job_id, resolver.context["settings"])
 
     @resolver.get("/openapi", include_in_schema=False)
     def openapi() -> Response[str]:

@@ -21,6 +21,8 @@ if TYPE_CHECKING:  # only a type: importing it at run time costs cold-start time
 API_SOURCES = (Source.API_V1, Source.API_V2)
 # Lambda returns at most 6 MB synchronously, and API Gateway carries the results as an escaped JSON string.
 RESPONSE_LIMIT_BYTES = 5_000_000
+# A Step Functions state carries at most 256 KiB; keep room for the task's own wrapping.
+STATE_LIMIT_BYTES = 240_000
 TIMING_FIELDS = ("dns", "connect", "tls", "ttfb", "total")
 SHORT_TEXT = 256
 
@@ -73,7 +75,8 @@ def run_fetch(request: FetchRequest, settings: Settings, budget: float) -> dict[
             "budget_s": round(budget, 3),
         },
     )
-    payload = fit_response(dump_response(response), RESPONSE_LIMIT_BYTES)
+    limit = STATE_LIMIT_BYTES if request.step_functions else RESPONSE_LIMIT_BYTES
+    payload = fit_response(dump_response(response), limit)
     if payload["summary"]["trimmed"]:
         logger.warning("response trimmed to fit the Lambda payload limit", extra={"total": summary.total})
     return payload
@@ -105,5 +108,7 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         request = to_request(event, source, settings)
     except InvalidRequest as exc:
         logger.warning("invalid request", extra={"reason": exc.message, "source": source.value})
+        if event.get("step_functions") is True:
+            raise  # Lambda reports errorType "InvalidRequest": a map counts the chunk as failed and can Catch it
         return exc.as_body()
     return run(request)

@@ -63,6 +63,17 @@ class Settings(BaseModel):
     # Time kept back from the deadline to cancel, classify and serialize the results.
     DEADLINE_MARGIN_SECONDS: Annotated[float, Field(ge=0.05, le=60)] = 0.5
 
+    # Jobs: lists beyond one invocation, fanned out by a Step Functions Distributed Map (jobs.py).
+    RESULTS_BUCKET: str = ""
+    JOBS_STATE_MACHINE_ARN: str = ""
+    JOB_MAX_URLS: Annotated[int, Field(ge=1, le=100_000_000)] = 1_000_000
+    # Buckets besides RESULTS_BUCKET that a job's `source` may name; the function's role must allow reading them.
+    JOB_SOURCE_BUCKETS: Annotated[list[str], BeforeValidator(_split)] = Field(default_factory=list)
+    # Worst-case seconds one chunk is sized for: well inside the fetch function's timeout.
+    JOB_CHUNK_SECONDS: Annotated[float, Field(gt=0, le=900)] = 30.0
+    JOB_MAX_CONCURRENCY: Annotated[int, Field(ge=1, le=10_000)] = 100
+    JOB_TOLERATED_FAILURE_PERCENTAGE: Annotated[float, Field(ge=0, le=100)] = 5.0
+
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate; a bad value raises ConfigurationError naming the variable."""
