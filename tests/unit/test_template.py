@@ -23,6 +23,8 @@ class _NoManagedPolicies:
 def _transformed(parameters: dict[str, str] | None = None) -> dict[str, Any]:
     template = copy.deepcopy(TEMPLATE)
     template["Resources"]["FanfetchFunction"]["Properties"]["CodeUri"] = "s3://bucket/key.zip"  # as sam package sets it
+    template["Resources"]["JobAggregateFunction"]["Properties"]["CodeUri"] = "s3://bucket/key.zip"
+    template["Resources"]["JobsStateMachine"]["Properties"]["DefinitionUri"] = "s3://bucket/fanout.asl.json"
     result: dict[str, Any] = transform(template, parameters or {}, _NoManagedPolicies())
     return result
 
@@ -82,12 +84,27 @@ def test_template_throttles_the_api_and_bounds_concurrency() -> None:
     assert _function()["ReservedConcurrentExecutions"] == {"Ref": "ReservedConcurrency"}
 
 
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
 def test_template_role_allows_only_own_logs_and_traces() -> None:
     role = TEMPLATE["Resources"]["FanfetchRole"]["Properties"]
     assert "ManagedPolicyArns" not in role
-    statements = [s for policy in role["Policies"] for s in policy["PolicyDocument"]["Statement"]]
+    policies = {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in role["Policies"]}
+    statements = policies["logs-and-traces"]
     actions = {action for statement in statements for action in statement["Action"]}
     assert actions == {"logs:CreateLogStream", "logs:PutLogEvents", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    # Jobs: only the job's own objects and the jobs state machine's executions
+    job_actions = {a for statement in policies["jobs"] for a in _as_list(statement["Action"])}
+    assert job_actions == {
+        "s3:PutObject",
+        "s3:GetObject",
+        "states:StartExecution",
+        "states:DescribeExecution",
+        "states:ListMapRuns",
+        "states:DescribeMapRun",
+    }
     (logs,) = [s for s in statements if "logs:PutLogEvents" in s["Action"]]
     assert "/aws/lambda/${AWS::StackName}-fetch:*" in logs["Resource"]["Fn::Sub"]
     assert _function()["Role"] == {"Fn::GetAtt": ["FanfetchRole", "Arn"]}
@@ -107,7 +124,12 @@ def test_template_transforms_without_sam_adding_permissions() -> None:
     resources = _transformed()["Resources"]
     assert resources["FanfetchFunction"]["Properties"]["Role"] == {"Fn::GetAtt": ["FanfetchRole", "Arn"]}
     generated_roles = [
-        name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role" and name != "FanfetchRole"
+        name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::IAM::Role" and name not in ("FanfetchRole", "JobAggregateRole")
     ]
-    assert generated_roles == []
+    # The state machine's role is SAM's, from the template's inline statements only
+    assert generated_roles == ["JobsStateMachineRole"]
+    managed = resources["JobsStateMachineRole"]["Properties"]["ManagedPolicyArns"]
+    assert managed == ["arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"]  # added by Tracing
     assert resources["FanfetchFunctionMonitor"]["Properties"]["State"] == {"Ref": "MonitorState"}
