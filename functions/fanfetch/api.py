@@ -13,13 +13,13 @@ from urllib.parse import parse_qs
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, APIGatewayProxyEventV2Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, ValidationError
 
 from fanfetch import __version__, jobs
-from fanfetch.jobs import JobRequest
+from fanfetch.jobs import JOB_ID_PATTERN, JobAccepted, JobRequest
 from fanfetch.models import FetchRequest, FetchResponse
 from fanfetch.settings import Settings
 from fanfetch.sources import (
@@ -92,12 +92,24 @@ def _json(description: str, model: type) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"model": model}}}
 
 
-ROUTES = {"/fetch": "GET, POST", "/jobs": "POST", "/openapi": "GET"}
+ROUTES = {"/fetch": "GET, POST", "/jobs": "POST", "/jobs/{id}": "GET", "/openapi": "GET"}
 RESPONSES: dict[int, Any] = {
     200: _json("One result per URL, in input order; failed URLs are results too", FetchResponse),
     400: _json("The request breaks a limit or cannot be decoded", ErrorResponse),
     413: _json("The body is larger than MAX_BODY_BYTES", ErrorResponse),
     422: _json("The request does not match the schema; details name each field", ErrorResponse),
+}
+
+NO_JOB = _json("No such job, or jobs are not enabled here", ErrorResponse)
+JOB_RESPONSES: dict[int, Any] = {
+    **{status: answer for status, answer in RESPONSES.items() if status != 200},
+    202: _json("The job started; GET status_url for its progress", JobAccepted),
+    404: NO_JOB,
+}
+STATUS_RESPONSES: dict[int, Any] = {
+    200: {"description": "Status, progress and, once finished, summary"},
+    404: NO_JOB,
+    422: RESPONSES[422],
 }
 
 
@@ -118,15 +130,19 @@ def _build(resolver: ApiGatewayResolver) -> ApiGatewayResolver:
         return run(query_request(resolver.context["query"], resolver.context["settings"]))
 
     # Jobs: lists beyond one invocation (jobs.py); imported here, so /fetch never loads it.
-    @resolver.post("/jobs", summary="Start a job over a URL list of any size", responses=RESPONSES)
+    @resolver.post("/jobs", summary="Start a job over a URL list of any size", responses=JOB_RESPONSES)
     def post_jobs(request: Annotated[JobRequest, Body()]) -> Response[Any]:
         accepted = jobs.submit(request, resolver.context["settings"])
         location = f"/jobs/{accepted['job_id']}"
         body = {"job_id": accepted["job_id"], "status_url": location, "urls": accepted["urls"]}
         return Response(202, "application/json", body, headers={"Location": location})
 
-    @resolver.get("/jobs/<job_id>", summary="A job's status, progress and, once finished, summary", responses=RESPONSES)
-    def get_job(job_id: str) -> dict[str, Any]:
+    @resolver.get(
+        "/jobs/<job_id>", summary="A job's status, progress and, once finished, summary", responses=STATUS_RESPONSES
+    )
+    def get_job(
+        job_id: Annotated[str, Path(pattern=JOB_ID_PATTERN, description="The job_id POST /jobs gave")],
+    ) -> dict[str, Any]:
         return jobs.status(job_id, resolver.context["settings"])
 
     @resolver.get("/openapi", include_in_schema=False)
@@ -179,7 +195,7 @@ def _check_method(event: Mapping[str, Any], source: Source) -> None:
     path = event.get("rawPath") if source is Source.API_V2 else event.get("path")
     if source is Source.API_V1:
         method = event.get("httpMethod")
-    allowed = ROUTES.get(path) if isinstance(path, str) else None
+    allowed = ROUTES.get(path) or ROUTES.get(path.rsplit("/", 1)[0] + "/{id}") if isinstance(path, str) else None
     if allowed and isinstance(method, str) and method.upper() not in allowed.split(", "):
         raise InvalidRequest(
             f"method {method} is not allowed here: use {allowed}",

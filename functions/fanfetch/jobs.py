@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import math
+import re
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -29,6 +30,7 @@ CHUNK_INPUT_BYTES = 200 * 1024
 CHUNK_MAX_URLS = 200
 # The engine's longest backoff between attempts (engine.BACKOFF_CAP), counted in a URL's worst case.
 BACKOFF_CAP_SECONDS = 10.0
+JOB_ID_PATTERN = r"^[0-9A-Za-z_-]{1,80}$"  # a Step Functions execution name
 SOURCE_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$"
 FINISHED = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 
@@ -36,7 +38,17 @@ FINISHED = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
 class JobRequest(BaseModel):
     """POST /jobs: the URLs inline, or where to read them, and the options every chunk is fetched with."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["urls"], "properties": {"urls": {"type": "array"}}},
+                {"required": ["source"], "properties": {"source": {"type": "string"}}},
+            ]
+        },
+    )
 
     urls: Annotated[list[str], Field(min_length=1)] | None = None
     source: (
@@ -61,6 +73,7 @@ class JobRequest(BaseModel):
 class JobAccepted(BaseModel):
     job_id: str
     status_url: str
+    urls: int
 
 
 # --- URL lists ---------------------------------------------------------------------------------------------------
@@ -377,6 +390,13 @@ def results_for(outcome: ChunkOutcome | None, item: Mapping[str, Any]) -> tuple[
     return failed_results(urls, error, outcome.cause), "failed", error
 
 
+def _not_configured() -> InvalidRequest:
+    # Where the stack has no jobs, the routes do not exist: 404, as for any unknown route.
+    return InvalidRequest(
+        "jobs are not enabled here (RESULTS_BUCKET and JOBS_STATE_MACHINE_ARN are unset)", status=404, kind="not_found"
+    )
+
+
 def _door(given: ModuleType | None) -> Any:
     """store.py unless a test gives another; imported late, so /fetch never pays for boto3."""
     if given is not None:
@@ -390,7 +410,7 @@ def submit(request: JobRequest, settings: Settings, store: Any = None) -> dict[s
     """Validate, split, write the chunks to S3 and start the state machine; the job id and where to ask."""
     store = _door(store)
     if not settings.RESULTS_BUCKET or not settings.JOBS_STATE_MACHINE_ARN:
-        raise InvalidRequest("jobs are not configured here (RESULTS_BUCKET, JOBS_STATE_MACHINE_ARN)", status=501)
+        raise _not_configured()
     if request.source is not None:
         bucket, _, key = request.source.removeprefix("s3://").partition("/")
         if bucket not in (settings.RESULTS_BUCKET, *settings.JOB_SOURCE_BUCKETS):
@@ -428,9 +448,9 @@ def status(job_id: str, settings: Settings, store: Any = None) -> dict[str, Any]
     """GET /jobs/{id}: 404 for an id that names no job."""
     store = _door(store)
     if not settings.JOBS_STATE_MACHINE_ARN:
-        raise InvalidRequest("jobs are not configured here (JOBS_STATE_MACHINE_ARN)", status=501)
+        raise _not_configured()
     not_found = InvalidRequest(f"no job {job_id!r}", status=404, kind="not_found")
-    if not job_id.replace("-", "").isalnum() or len(job_id) > 80:
+    if not re.fullmatch(JOB_ID_PATTERN, job_id):
         raise not_found
     arn = execution_arn(settings.JOBS_STATE_MACHINE_ARN, job_id)
     execution = store.describe_execution(arn)

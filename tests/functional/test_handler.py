@@ -243,3 +243,19 @@ def test_fit_response_leaves_small_responses_untouched() -> None:
         "results": [{"url": "http://a/", "redirects": [{"url": "http://b/", "status": 301}]}],
         "summary": {},
     }
+
+
+def test_handler_raises_invalid_request_when_a_step_functions_chunk_is_refused() -> None:
+    # A job chunk must fail its child with a named error (Lambda's errorType is the class name)
+    from fanfetch.sources import InvalidRequest
+
+    event = {**load_event("job-chunk.json"), "options": {"timeout": 0}}
+    with pytest.raises(InvalidRequest, match=r"options\.timeout"):
+        lambda_handler(event, FakeContext())
+    del event["step_functions"]
+    assert lambda_handler(event, FakeContext())["error"]["type"] == "invalid_request"
+
+
+def test_handler_fetches_a_job_chunk_like_a_direct_request(threaded_origin: ThreadedOrigin) -> None:
+    event = {**load_event("job-chunk.json"), "urls": [threaded_origin.url("/bytes/6")]}
+    assert lambda_handler(event, FakeContext())["results"][0]["bytes"] == 6
