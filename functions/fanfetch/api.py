@@ -129,7 +129,7 @@ def _build(resolver: ApiGatewayResolver) -> ApiGatewayResolver:
         run: RunFetch = resolver.context["run"]
         return run(query_request(resolver.context["query"], resolver.context["settings"]))
 
-    # Jobs: lists beyond one invocation (jobs.py); imported here, so /fetch never loads it.
+    # Jobs: lists beyond one invocation (jobs.py); boto3 is imported only when one of these routes runs.
     @resolver.post("/jobs", summary="Start a job over a URL list of any size", responses=JOB_RESPONSES)
     def post_jobs(request: Annotated[JobRequest, Body()]) -> Response[Any]:
         accepted = jobs.submit(request, resolver.context["settings"])
