@@ -15,28 +15,29 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, APIGatew
 from aws_lambda_powertools.event_handler.api_gateway import ApiGatewayResolver, Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel, APIGatewayProxyEventV2Model
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from fanfetch import __version__, service
+from fanfetch import __version__, jobs, service
 from fanfetch.errors import (
     ErrorDetail,
     ErrorResponse,
     InvalidRequest,
     MethodNotAllowed,
+    NotFound,
     Refusal,
-    RouteNotFound,
     SchemaMismatch,
     status_of,
 )
+from fanfetch.jobs import JOB_ID_PATTERN, JobAccepted, JobRequest
 from fanfetch.models import FetchOptions, FetchRequest, FetchResponse
 from fanfetch.settings import get_settings
 from fanfetch.sources import LIST_OPTIONS, Source, check_limits, http_body, query_request, validation_details
 
-ROUTES = {"/fetch": "GET, POST", "/openapi": "GET"}
+ROUTES = {"/fetch": "GET, POST", "/jobs": "POST", "/jobs/{id}": "GET", "/openapi": "GET"}
 
 
 def _json(description: str, model: type) -> dict[str, Any]:
@@ -48,6 +49,18 @@ RESPONSES: dict[int, Any] = {
     400: _json("The request breaks a limit or cannot be decoded", ErrorResponse),
     413: _json("The body is larger than MAX_BODY_BYTES", ErrorResponse),
     422: _json("The request does not match the schema; details name each field", ErrorResponse),
+}
+
+NO_JOB = _json("No such job, or jobs are not enabled here", ErrorResponse)
+JOB_RESPONSES: dict[int, Any] = {
+    **{status: answer for status, answer in RESPONSES.items() if status != 200},
+    202: _json("The job started; GET status_url for its progress", JobAccepted),
+    404: NO_JOB,
+}
+STATUS_RESPONSES: dict[int, Any] = {
+    200: {"description": "Status, progress and, once finished, summary"},
+    404: NO_JOB,
+    422: RESPONSES[422],
 }
 
 router = Router()
@@ -76,6 +89,24 @@ def get_fetch() -> dict[str, Any]:
         params = {name: list(values) for name, values in (event.multi_value_query_string_parameters or {}).items()}
     request = query_request(params, get_settings())
     return service.run(request, router.lambda_context, _started(), behind_api=True)
+
+
+# Jobs: lists beyond one invocation (jobs.py); boto3 is imported only when one of these routes runs.
+@router.post("/jobs", summary="Start a job over a URL list of any size", responses=JOB_RESPONSES)
+def post_jobs(request: Annotated[JobRequest, Body()]) -> Response[Any]:
+    accepted = jobs.submit(request, get_settings())
+    location = f"/jobs/{accepted['job_id']}"
+    body = JobAccepted(job_id=accepted["job_id"], status_url=location, urls=accepted["urls"]).model_dump()
+    return Response(202, "application/json", body, headers={"Location": location})
+
+
+@router.get(
+    "/jobs/<job_id>", summary="A job's status, progress and, once finished, summary", responses=STATUS_RESPONSES
+)
+def get_job(
+    job_id: Annotated[str, Path(pattern=JOB_ID_PATTERN, description="The job_id POST /jobs gave")],
+) -> dict[str, Any]:
+    return jobs.status(job_id, get_settings())
 
 
 @router.get("/openapi", include_in_schema=False)
@@ -121,7 +152,9 @@ def refused(exc: Refusal) -> Response[Any]:
 
 @router.exception_handler(NotFoundError)
 def not_found(exc: NotFoundError) -> Response[Any]:
-    return _refusal_response(RouteNotFound("no such route: use POST /fetch or GET /fetch?url=..."))
+    return _refusal_response(
+        NotFound("no such route: use POST /fetch, GET /fetch?url=..., POST /jobs or GET /jobs/{id}")
+    )
 
 
 def _resolver(resolver: ApiGatewayResolver) -> ApiGatewayResolver:
@@ -176,7 +209,7 @@ def _check_method(event: Mapping[str, Any], source: Source) -> None:
     path = event.get("rawPath") if source is Source.API_V2 else event.get("path")
     if source is Source.API_V1:
         method = event.get("httpMethod")
-    allowed = ROUTES.get(path) if isinstance(path, str) else None
+    allowed = (ROUTES.get(path) or ROUTES.get(path.rsplit("/", 1)[0] + "/{id}")) if isinstance(path, str) else None
     if allowed and isinstance(method, str) and method.upper() not in allowed.split(", "):
         raise MethodNotAllowed(method, allowed)
 

@@ -4,7 +4,7 @@
     ├── InvalidRequest            400  the caller sent something fanfetch cannot act on
     │   ├── PayloadTooLarge       413  the body passes MAX_BODY_BYTES
     │   └── SchemaMismatch        422  the request does not match the schema
-    ├── RouteNotFound             404  no such API route
+    ├── NotFound                  404  no such route, or no such job
     ├── MethodNotAllowed          405  a known route asked with another method (carries `Allow`)
     ├── TargetsUnavailable        502  a raw schedule's TARGETS_S3_URI cannot be read (never an API answer)
     └── ConfigurationError             the function's environment is wrong: an operator problem, never rendered
@@ -87,7 +87,7 @@ class SchemaMismatch(InvalidRequest):
         return cls(f"{first.field}: {first.message}{more}", details)
 
 
-class RouteNotFound(Refusal):
+class NotFound(Refusal):
     type = "not_found"
 
 
@@ -114,7 +114,7 @@ STATUS_BY_CLASS: tuple[tuple[type[Refusal], int], ...] = (
     (PayloadTooLarge, 413),
     (SchemaMismatch, 422),
     (InvalidRequest, 400),
-    (RouteNotFound, 404),
+    (NotFound, 404),
     (MethodNotAllowed, 405),
     (TargetsUnavailable, 502),
 )

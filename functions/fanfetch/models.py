@@ -132,6 +132,13 @@ class FetchRequest(_Strict):
 
     urls: Annotated[list[str], Field(min_length=1)]
     options: FetchOptions = Field(default_factory=FetchOptions)
+    # Set by job chunks (jobs.py): a Step Functions task must fail with a named error it can count and Catch,
+    # and its output must fit the 256 KiB a state may carry.
+    step_functions: bool = Field(
+        default=False,
+        description="Refusals raise InvalidRequest (Lambda's errorType) instead of returning {'error': ...}, "
+        "and the response is fitted into 256 KiB. For Step Functions tasks; ignored behind the API.",
+    )
 
 
 @dataclass(slots=True)

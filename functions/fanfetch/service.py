@@ -24,6 +24,8 @@ if TYPE_CHECKING:  # only a type: importing it at run time costs cold-start time
 # Lambda returns at most 6 MB (6,291,456 bytes) synchronously. Sizes are measured as Python's default json.dumps
 # writes them (ASCII, with spaces), which is never smaller than what the runtime or the API resolver sends.
 RESPONSE_LIMIT_BYTES = 6_000_000
+# A Step Functions state carries at most 256 KiB; a job chunk keeps room for the task's own wrapping.
+STATE_LIMIT_BYTES = 240_000
 EMPTY_TIMINGS = {f.name: None for f in fields(Timings)}
 
 
@@ -65,7 +67,7 @@ def run(
     budget = max(0.0, budget - sink_reserve_seconds(request, settings, scheduled))
     payload = run_fetch(request, settings, budget)
     payload = record_run(request, payload, settings, context.aws_request_id, scheduled)
-    return fit(payload, nested=behind_api)
+    return fit(payload, STATE_LIMIT_BYTES if request.step_functions else RESPONSE_LIMIT_BYTES, nested=behind_api)
 
 
 def run_fetch(request: FetchRequest, settings: Settings, budget: float) -> dict[str, Any]:
@@ -90,11 +92,13 @@ def run_fetch(request: FetchRequest, settings: Settings, budget: float) -> dict[
     return dump_response(response)
 
 
-def fit(payload: dict[str, Any], nested: bool = False) -> dict[str, Any]:
-    """The payload within RESPONSE_LIMIT_BYTES; `nested` when it travels as a JSON string inside an API response."""
-    payload = fit_response(payload, RESPONSE_LIMIT_BYTES, nested=nested)
+def fit(payload: dict[str, Any], limit: int, nested: bool = False) -> dict[str, Any]:
+    """The payload within `limit`; `nested` when it travels as a JSON string inside an API response."""
+    payload = fit_response(payload, limit, nested=nested)
     if payload["summary"].get("trimmed"):
-        logger.warning("response trimmed to fit the Lambda payload limit", extra={"total": len(payload["results"])})
+        logger.warning(
+            "response trimmed to fit its size limit", extra={"total": len(payload["results"]), "limit": limit}
+        )
     return payload
 
 

@@ -60,8 +60,9 @@ class Settings(BaseModel):
     API_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=30)] = 29.0
     # Time kept back from the deadline to cancel, classify and serialize the results.
     DEADLINE_MARGIN_SECONDS: Annotated[float, Field(ge=0.05, le=60)] = 0.5
-    # Monitoring sinks: each is off while its variable is empty (see store.py and monitor.py).
+    # Where monitor runs and jobs are kept; monitoring and jobs are off while it is empty.
     RESULTS_BUCKET: str = ""
+    # Monitoring sinks: each is off while its variable is empty (see store.py and monitor.py).
     TARGETS_S3_URI: Annotated[str, Field(pattern=r"^(s3://[^/]+/.+)?$")] = ""
     ALERT_TOPIC_ARN: str = ""
     TLS_WARN_DAYS: Annotated[float, Field(ge=0, le=3650)] = 14.0
@@ -70,6 +71,16 @@ class Settings(BaseModel):
     # Seconds each sink call may take (connect, then read); a slow sink must not use up the deadline.
     SINK_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=60)] = 3.0
     AWS_LAMBDA_FUNCTION_NAME: str = ""
+
+    # Jobs: lists beyond one invocation, fanned out by a Step Functions Distributed Map (jobs.py).
+    JOBS_STATE_MACHINE_ARN: str = ""
+    JOB_MAX_URLS: Annotated[int, Field(ge=1, le=100_000_000)] = 1_000_000
+    # Buckets besides RESULTS_BUCKET that a job's `source` may name; the function's role must allow reading them.
+    JOB_SOURCE_BUCKETS: Annotated[list[str], BeforeValidator(_split)] = Field(default_factory=list)
+    # Worst-case seconds one chunk is sized for: well inside the fetch function's timeout.
+    JOB_CHUNK_SECONDS: Annotated[float, Field(gt=0, le=900)] = 30.0
+    JOB_MAX_CONCURRENCY: Annotated[int, Field(ge=1, le=10_000)] = 100
+    JOB_TOLERATED_FAILURE_PERCENTAGE: Annotated[float, Field(ge=0, le=100)] = 5.0
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

@@ -1,8 +1,11 @@
-"""The only module that touches AWS: S3 objects and SNS messages in, plain Python values out."""
+"""The only module that touches AWS (S3, SNS, Step Functions): boto3 imported lazily, plain Python values out."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -142,3 +145,117 @@ def publish(topic_arn: str, subject: str, message: str, timeout: float) -> str:
     except _aws_errors() as exc:
         raise _sink_error(f"SNS topic {topic_arn}", exc) from exc
     return str(response["MessageId"])
+
+
+# Jobs: a job's chunks, its source list, its execution and its merged results.
+
+# Per call; a job's API route has 29 s in all, its aggregation step 15 minutes.
+JOB_CALL_TIMEOUT_SECONDS = 10.0
+MISSING = frozenset({"NoSuchKey", "404", "NotFound", "ExecutionDoesNotExist", "ResourceNotFound"})
+PART_BYTES = 16 * 1024 * 1024  # S3 wants at least 5 MiB per part but the last
+
+
+def _jobs_client(service: str) -> Any:
+    return _client(service, JOB_CALL_TIMEOUT_SECONDS)
+
+
+def _iso(value: object) -> str | None:
+    return value.isoformat() if isinstance(value, datetime) else None
+
+
+def read_source(bucket: str, key: str) -> str | None:
+    """An object as text (UTF-8, BOM tolerated); None when there is no such object, PermissionError when denied."""
+    try:
+        body: bytes = _jobs_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except _aws_errors() as exc:
+        code = _error_code(exc)
+        if code in MISSING:
+            return None
+        if code in ("AccessDenied", "403"):
+            raise PermissionError(f"s3://{bucket}/{key}") from None
+        raise
+    return body.decode("utf-8-sig", errors="replace")
+
+
+def read_json(bucket: str, key: str) -> Any:
+    text = read_source(bucket, key)
+    return None if text is None else json.loads(text)
+
+
+def put_bytes(bucket: str, key: str, body: bytes, content_type: str = "application/x-ndjson") -> None:
+    _jobs_client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+
+
+def download(bucket: str, key: str, path: str) -> None:
+    _jobs_client("s3").download_file(bucket, key, path)
+
+
+def list_keys(bucket: str, prefix: str) -> list[str]:
+    keys: list[str] = []
+    for page in _jobs_client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(item["Key"] for item in page.get("Contents", []))
+    return keys
+
+
+def upload_stream(bucket: str, key: str, pieces: Iterable[bytes], content_type: str = "application/x-ndjson") -> int:
+    """Write an object of any size from pieces without holding it in memory; the bytes written."""
+    s3 = _jobs_client("s3")
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)["UploadId"]
+    parts: list[dict[str, Any]] = []
+    buffer = bytearray()
+    total = 0
+
+    def flush() -> None:
+        number = len(parts) + 1
+        etag = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=bytes(buffer))["ETag"]
+        parts.append({"PartNumber": number, "ETag": etag})
+        buffer.clear()
+
+    try:
+        for piece in pieces:
+            buffer += piece
+            total += len(piece)
+            if len(buffer) >= PART_BYTES:
+                flush()
+        if buffer or not parts:
+            flush()
+        s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+    except BaseException:
+        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        raise
+    return total
+
+
+def start_execution(state_machine_arn: str, name: str, document: dict[str, Any]) -> str:
+    arn: str = _jobs_client("stepfunctions").start_execution(
+        stateMachineArn=state_machine_arn, name=name, input=json.dumps(document)
+    )["executionArn"]
+    return arn
+
+
+def describe_execution(execution_arn: str) -> dict[str, Any] | None:
+    """status, input (parsed), started_at, stopped_at, error, cause; None when there is no such execution."""
+    try:
+        found = _jobs_client("stepfunctions").describe_execution(executionArn=execution_arn)
+    except _aws_errors() as exc:
+        if _error_code(exc) in MISSING:
+            return None
+        raise
+    return {
+        "status": found["status"],
+        "input": json.loads(found.get("input") or "{}"),
+        "started_at": _iso(found.get("startDate")),
+        "stopped_at": _iso(found.get("stopDate")),
+        "error": found.get("error"),
+        "cause": found.get("cause"),
+    }
+
+
+def map_run_counts(execution_arn: str) -> dict[str, int] | None:
+    """The item counts of the execution's map run (pending, running, succeeded, failed, ...), once it has one."""
+    sfn = _jobs_client("stepfunctions")
+    runs = sfn.list_map_runs(executionArn=execution_arn).get("mapRuns", [])
+    if not runs:
+        return None
+    counts: dict[str, int] = sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"]).get("itemCounts", {})
+    return {name: int(value) for name, value in counts.items()}

@@ -325,3 +325,19 @@ def test_openapi_documents_every_get_option_including_deadline() -> None:
     assert set(parameters) == {"url"} | (set(FetchOptions.model_fields) - {"headers"})
     assert parameters["deadline"]["schema"]["anyOf"][0]["exclusiveMinimum"] == 0
     assert parameters["url"]["required"] is True
+
+
+def test_handler_raises_invalid_request_when_a_step_functions_chunk_is_refused() -> None:
+    # A job chunk must fail its child with a named error (Lambda's errorType is the class name)
+    from fanfetch.sources import InvalidRequest
+
+    event = {**load_event("job-chunk.json"), "options": {"timeout": 0}}
+    with pytest.raises(InvalidRequest, match=r"options\.timeout"):
+        lambda_handler(event, FakeContext())
+    del event["step_functions"]
+    assert lambda_handler(event, FakeContext())["error"]["type"] == "invalid_request"
+
+
+def test_handler_fetches_a_job_chunk_like_a_direct_request(threaded_origin: ThreadedOrigin) -> None:
+    event = {**load_event("job-chunk.json"), "urls": [threaded_origin.url("/bytes/6")]}
+    assert lambda_handler(event, FakeContext())["results"][0]["bytes"] == 6

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILT_TEMPLATE = ROOT / ".aws-sam" / "build" / "template.yaml"
-SERVED_ROUTES = {("POST", "/fetch"), ("GET", "/fetch"), ("GET", "/openapi")}
+SERVED_ROUTES = {("POST", "/fetch"), ("GET", "/fetch"), ("GET", "/openapi"), ("POST", "/jobs"), ("GET", "/jobs/{id}")}
 AUTH_PARAMETERS = {
     "IAM": {},
     "JWT": {"ApiAuth": "JWT", "JwtIssuer": "https://issuer.example/", "JwtAudience": "fanfetch"},
@@ -45,7 +45,7 @@ def _routes(stacks: list[Stack]) -> dict[tuple[str, str], tuple[str, str | None]
 
 
 @pytest.mark.parametrize("auth", sorted(AUTH_PARAMETERS))
-def test_sam_local_serves_fetch_and_openapi_only_because_the_api_resources_come_first(auth: str) -> None:
+def test_sam_local_serves_every_route_only_because_the_api_resources_come_first(auth: str) -> None:
     # Given the built template
     stacks = _stacks(parameters=AUTH_PARAMETERS[auth])
     # When SAM CLI collects the routes start-api would serve

@@ -24,6 +24,8 @@ class _NoManagedPolicies:
 def _transformed(parameters: dict[str, str] | None = None) -> dict[str, Any]:
     template = copy.deepcopy(TEMPLATE)
     template["Resources"]["FanfetchFunction"]["Properties"]["CodeUri"] = "s3://bucket/key.zip"  # as sam package sets it
+    template["Resources"]["JobAggregateFunction"]["Properties"]["CodeUri"] = "s3://bucket/key.zip"
+    template["Resources"]["JobsStateMachine"]["Properties"]["DefinitionUri"] = "s3://bucket/fanout.asl.json"
     result: dict[str, Any] = transform(template, parameters or {}, _NoManagedPolicies())
     return result
 
@@ -141,13 +143,20 @@ def test_template_throttles_the_api_and_bounds_concurrency() -> None:
 def test_template_role_allows_only_own_logs_and_failed_invocations_queue() -> None:
     role = TEMPLATE["Resources"]["FanfetchRole"]["Properties"]
     assert "ManagedPolicyArns" not in role
-    statements = [
-        s
-        for policy in role["Policies"]
-        if policy["PolicyName"] != "monitor-sinks"
-        for s in policy["PolicyDocument"]["Statement"]
-    ]
+    policies = {policy["PolicyName"]: policy["PolicyDocument"]["Statement"] for policy in role["Policies"]}
+    assert set(policies) == {"logs", "failed-invocations", "monitor-sinks", "jobs"}
+    statements = policies["logs"] + policies["failed-invocations"]
     actions = {action for statement in statements for action in _as_list(statement["Action"])}
+    # Jobs: only the job's own objects and the jobs state machine's executions
+    job_actions = {a for statement in policies["jobs"] for a in _as_list(statement["Action"])}
+    assert job_actions == {
+        "s3:PutObject",
+        "s3:GetObject",
+        "states:StartExecution",
+        "states:DescribeExecution",
+        "states:ListMapRuns",
+        "states:DescribeMapRun",
+    }
     assert actions == {
         "logs:CreateLogStream",
         "logs:PutLogEvents",
@@ -208,7 +217,15 @@ def test_template_gives_a_reason_for_every_checkov_skip() -> None:
         for resource in TEMPLATE["Resources"].values()
         for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])
     ]
-    assert {skip["id"] for skip in skips} == {"CKV_AWS_117", "CKV_AWS_173", "CKV_AWS_27", "CKV_AWS_18", "CKV_AWS_26"}
+    assert {skip["id"] for skip in skips} == {
+        "CKV_AWS_117",
+        "CKV_AWS_173",
+        "CKV_AWS_27",
+        "CKV_AWS_18",
+        "CKV_AWS_26",
+        "CKV_AWS_116",
+        "CKV_AWS_115",
+    }
     assert all(skip["comment"].strip() for skip in skips)
 
 
@@ -226,7 +243,12 @@ def test_template_transforms_without_sam_adding_permissions() -> None:
     resources = _transformed()["Resources"]
     assert resources["FanfetchFunction"]["Properties"]["Role"] == {"Fn::GetAtt": ["FanfetchRole", "Arn"]}
     generated_roles = [
-        name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role" and name != "FanfetchRole"
+        name
+        for name, r in resources.items()
+        if r["Type"] == "AWS::IAM::Role" and name not in ("FanfetchRole", "JobAggregateRole")
     ]
-    assert generated_roles == []
+    # The state machine's role is SAM's, from the template's inline statements only
+    assert generated_roles == ["JobsStateMachineRole"]
+    managed = resources["JobsStateMachineRole"]["Properties"]["ManagedPolicyArns"]
+    assert managed == ["arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"]  # added by Tracing
     assert resources["FanfetchFunctionMonitor"]["Properties"]["State"] == {"Ref": "MonitorState"}
