@@ -118,7 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=3000)
     args = parser.parse_args()
-    print(f"POST/GET http://127.0.0.1:{args.port}/fetch  (OpenAPI: /openapi)")
+    print(f"POST/GET http://127.0.0.1:{args.port}/fetch, POST /jobs, GET /jobs/{{id}}  (OpenAPI: /openapi)")
     web.run_app(make_app(), host="127.0.0.1", port=args.port, access_log=None, print=None)
 
 

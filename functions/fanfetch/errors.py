@@ -7,9 +7,15 @@
     ├── NotFound                  404  no such route, or no such job
     ├── MethodNotAllowed          405  a known route asked with another method (carries `Allow`)
     ├── TargetsUnavailable        502  a raw schedule's TARGETS_S3_URI cannot be read (never an API answer)
-    └── ConfigurationError             the function's environment is wrong: an operator problem, never rendered
+    ├── ConfigurationError             the function's environment is wrong: an operator problem, never rendered
+    ├── TargetFailure                  one URL cannot be fetched; it becomes that URL's `error`, never the call's
+    │   ├── DestinationBlocked         `blocked`: the guard refuses the address, port or scheme
+    │   └── InvalidTarget              `invalid_url`: the URL cannot be a request target
+    ├── SinkError                      an AWS sink (S3, SNS) failed; the results are still returned
+    └── WriteConflict                  a conditional S3 write lost to another writer; the caller reads again
 
-A URL that fails is not an error here: it is a result with `error.type` (see `models.ErrorType`).
+The engine's own per-URL failures (redirects, undecodable bodies) and aiohttp's map onto `models.ErrorType` in
+`engine/failures.py`.
 """
 
 from __future__ import annotations
@@ -45,6 +51,31 @@ class FanfetchError(Exception):
 
 class ConfigurationError(FanfetchError):
     """The function's environment is misconfigured: the invocation fails and the log names the variable."""
+
+
+class TargetFailure(FanfetchError):
+    """One URL cannot be fetched; the engine turns it into that URL's result."""
+
+
+class DestinationBlocked(TargetFailure):
+    """A destination the guard refuses; deliberately not an OSError, so aiohttp passes it through untouched."""
+
+
+class InvalidTarget(TargetFailure, ValueError):
+    """A URL that cannot be fetched at all (bad scheme, no host, not parseable)."""
+
+
+class SinkError(FanfetchError):
+    """An AWS sink (S3, SNS) failed; the message names the sink and what it said."""
+
+    def __init__(self, sink: str, message: str) -> None:
+        super().__init__(f"{sink}: {message}")
+        self.sink = sink
+        self.message = message
+
+
+class WriteConflict(FanfetchError):
+    """A conditional write lost to another writer: the object changed since it was read."""
 
 
 class Refusal(FanfetchError):

@@ -10,6 +10,9 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
+from fanfetch.errors import DestinationBlocked as DestinationBlocked
+from fanfetch.errors import InvalidTarget as InvalidTarget
+
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -41,14 +44,6 @@ NAT64_PREFIXES: tuple[ipaddress.IPv6Network, ...] = (
     ipaddress.IPv6Network("64:ff9b:1::/48"),
 )
 SCHEMES = frozenset({"http", "https"})
-
-
-class DestinationBlocked(Exception):
-    """A destination the guard refuses; deliberately not an OSError, so aiohttp passes it through untouched."""
-
-
-class InvalidTarget(ValueError):
-    """A URL that cannot be fetched at all (bad scheme, no host, not parseable)."""
 
 
 def _embedded_ipv4(ip: ipaddress.IPv6Address) -> tuple[list[IPAddress], bool]:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fanfetch import monitor, store
-from fanfetch.errors import InvalidRequest, TargetsUnavailable
+from fanfetch.errors import InvalidRequest, SinkError, TargetsUnavailable, WriteConflict
 from fanfetch.models import FetchRequest
 from fanfetch.observability import emit_run_metrics, logger
 from fanfetch.settings import Settings
@@ -35,7 +35,7 @@ def load_targets(settings: Settings) -> dict[str, Any]:
     try:
         text = store.read_text(settings.TARGETS_S3_URI, settings.SINK_TIMEOUT_SECONDS)
         return monitor.parse_targets(text)
-    except store.SinkError as exc:
+    except SinkError as exc:
         logger.error(
             "targets unavailable", extra={"sink": "targets", "uri": settings.TARGETS_S3_URI, "reason": str(exc)}
         )
@@ -69,7 +69,7 @@ def record_run(
     return _keep(payload, settings, request_id, scheduled, started)
 
 
-def _sink_failed(errors: list[str], sink: str, exc: store.SinkError) -> None:
+def _sink_failed(errors: list[str], sink: str, exc: SinkError) -> None:
     errors.append(str(exc))
     logger.error(f"{sink} failed; the results are still returned", extra={"sink": sink, "reason": str(exc)})
 
@@ -99,13 +99,11 @@ def _update_latest(
             store.write_object(
                 bucket, monitor.LATEST_KEY, body, "application/json", timeout, if_match=etag, if_absent=etag is None
             )
-        except store.WriteConflict:
+        except WriteConflict:
             logger.info("latest.json changed under this run; merging again", extra={"attempt": _attempt + 1})
             continue
         return comparison
-    raise store.SinkError(
-        f"s3://{bucket}/{monitor.LATEST_KEY}", f"still changing after {LATEST_WRITE_ATTEMPTS} attempts"
-    )
+    raise SinkError(f"s3://{bucket}/{monitor.LATEST_KEY}", f"still changing after {LATEST_WRITE_ATTEMPTS} attempts")
 
 
 def _keep(
@@ -120,7 +118,7 @@ def _keep(
     payload["monitor"] = {"stored": stored, "alert": alert, "errors": errors}
     try:
         comparison = _update_latest(payload, settings, run, started)
-    except store.SinkError as exc:
+    except SinkError as exc:
         # The bucket is gone or unreachable: one error, and no further calls to it in this run.
         _sink_failed(errors, "results bucket", exc)
         return payload
@@ -136,7 +134,7 @@ def _keep(
         page = statuspage.render(comparison.latest, datetime.now(UTC), settings.TLS_WARN_DAYS)
         store.write_object(bucket, monitor.STATUS_PAGE_KEY, page.encode(), "text/html; charset=utf-8", timeout)
         stored["status_page"] = f"s3://{bucket}/{monitor.STATUS_PAGE_KEY}"
-    except store.SinkError as exc:
+    except SinkError as exc:
         _sink_failed(errors, "results bucket", exc)
     if settings.ALERT_TOPIC_ARN and comparison.should_alert:
         subject, message = monitor.alert_message(comparison, run, settings.TLS_WARN_DAYS)
@@ -148,7 +146,7 @@ def _keep(
         }
         try:
             alert["message_id"] = store.publish(settings.ALERT_TOPIC_ARN, subject, message, timeout)
-        except store.SinkError as exc:
+        except SinkError as exc:
             _sink_failed(errors, "alert topic", exc)
         payload["monitor"]["alert"] = alert
     logger.info(

@@ -9,21 +9,10 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
+from fanfetch.errors import SinkError, WriteConflict
+
 # Two tries: a throttled or reset call gets one more chance, a sink that is down costs at most two timeouts.
 MAX_ATTEMPTS = 2
-
-
-class SinkError(Exception):
-    """An AWS sink (S3, SNS) failed; the message names the sink and what it said."""
-
-    def __init__(self, sink: str, message: str) -> None:
-        super().__init__(f"{sink}: {message}")
-        self.sink = sink
-        self.message = message
-
-
-class WriteConflict(Exception):
-    """A conditional write lost to another writer: the object changed since it was read."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
-from fanfetch.guard import DestinationBlocked, Guard, InvalidTarget, parse_ip_literal
+from fanfetch.errors import DestinationBlocked, InvalidTarget
+from fanfetch.guard import Guard, parse_ip_literal
 from yarl import URL
 
 REFUSED = [

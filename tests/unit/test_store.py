@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from fanfetch import store
+from fanfetch.errors import SinkError, WriteConflict
 from moto import mock_aws
 
 BUCKET = "fanfetch-results"
@@ -35,25 +36,25 @@ def test_write_then_read_gives_the_bytes_and_etag(aws: None) -> None:
 
 def test_conditional_writes_lose_to_a_writer_that_came_first(aws: None) -> None:
     first = store.write_object(BUCKET, "latest.json", b"1", "application/json", 2.0, if_absent=True)
-    with pytest.raises(store.WriteConflict):
+    with pytest.raises(WriteConflict):
         store.write_object(BUCKET, "latest.json", b"2", "application/json", 2.0, if_absent=True)
     second = store.write_object(BUCKET, "latest.json", b"3", "application/json", 2.0, if_match=first)
-    with pytest.raises(store.WriteConflict):
+    with pytest.raises(WriteConflict):
         store.write_object(BUCKET, "latest.json", b"4", "application/json", 2.0, if_match=first)
     assert store.read_object(BUCKET, "latest.json", 2.0) == store.StoredObject(b"3", second)
 
 
 def test_a_missing_bucket_is_a_sink_error_naming_it(aws: None) -> None:
-    with pytest.raises(store.SinkError, match=r"s3://no-such-bucket/latest.json: .*NoSuchBucket"):
+    with pytest.raises(SinkError, match=r"s3://no-such-bucket/latest.json: .*NoSuchBucket"):
         store.read_object("no-such-bucket", "latest.json", 2.0)
-    with pytest.raises(store.SinkError, match="no-such-bucket"):
+    with pytest.raises(SinkError, match="no-such-bucket"):
         store.write_object("no-such-bucket", "runs/a.json", b"{}", "application/json", 2.0)
 
 
 def test_read_text_needs_the_object(aws: None) -> None:
     store.write_object(BUCKET, "targets/urls.txt", b"https://a.test/\n", "text/plain", 2.0)
     assert store.read_text(f"s3://{BUCKET}/targets/urls.txt", 2.0) == "https://a.test/\n"
-    with pytest.raises(store.SinkError, match="no such object"):
+    with pytest.raises(SinkError, match="no such object"):
         store.read_text(f"s3://{BUCKET}/targets/none.txt", 2.0)
 
 
@@ -68,5 +69,5 @@ def test_publish_returns_the_message_id_and_a_refusal_names_the_topic(aws: None)
     topic = boto3.client("sns").create_topic(Name="alerts")["TopicArn"]
     assert store.publish(topic, "subject", "text", 2.0)
     missing = topic.replace("alerts", "gone")
-    with pytest.raises(store.SinkError, match=f"SNS topic {missing}"):
+    with pytest.raises(SinkError, match=f"SNS topic {missing}"):
         store.publish(missing, "subject", "text", 2.0)

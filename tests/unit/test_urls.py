@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fanfetch.engine.urls import join_location, parse_target
-from fanfetch.guard import InvalidTarget
+from fanfetch.errors import InvalidTarget
 from yarl import URL
 
 MALFORMED = [
