@@ -48,6 +48,23 @@ class FakeContext:
         return max(0, int((self._end - time.monotonic()) * 1000))
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_real_aws() -> Iterator[None]:
+    """Nothing reaches AWS: fake credentials and a dead loopback endpoint unless a test points at moto."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+            "AWS_MAX_ATTEMPTS": "1",
+        }.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_PROFILE", raising=False)
+        patch.delenv("AWS_SESSION_TOKEN", raising=False)
+        yield
+
+
 @pytest.fixture
 def loopback_guard() -> Guard:
     return Guard(LOOPBACK, ALL_PORTS)

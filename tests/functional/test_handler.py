@@ -341,3 +341,26 @@ def test_handler_raises_invalid_request_when_a_step_functions_chunk_is_refused()
 def test_handler_fetches_a_job_chunk_like_a_direct_request(threaded_origin: ThreadedOrigin) -> None:
     event = {**load_event("job-chunk.json"), "urls": [threaded_origin.url("/bytes/6")]}
     assert lambda_handler(event, FakeContext())["results"][0]["bytes"] == 6
+
+
+def test_handler_still_fetches_within_a_short_deadline_when_the_run_is_stored(
+    threaded_origin: ThreadedOrigin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a results bucket (behind a dead loopback endpoint) whose worst-case reserve passes the deadline
+    from fanfetch import store
+    from fanfetch.settings import get_settings
+
+    monkeypatch.setenv("RESULTS_BUCKET", "fanfetch-results")
+    get_settings.cache_clear()
+    store.reset_clients()
+    event = {"urls": [threaded_origin.url("/bytes/3")], "options": {"deadline": 3, "store": True}}
+
+    # When the run is asked to be stored
+    response = lambda_handler(event, FakeContext())
+
+    # Then the URL was still fetched (the sinks' reserve takes at most half of the budget); the sink's failure
+    # is reported beside the results
+    store.reset_clients()
+    assert response["results"][0]["ok"] is True
+    assert response["results"][0]["bytes"] == 3
+    assert response["monitor"]["errors"]
