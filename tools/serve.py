@@ -110,7 +110,8 @@ def make_app() -> web.Application:
         return to_response(result)
 
     app = web.Application(client_max_size=10 * 1024 * 1024)  # API Gateway's own payload limit
-    app.router.add_route("*", "/{tail:.*}", handle)
+    # Any path, a decoded newline included (`.` would stop at one), reaches the function, as API Gateway sends it.
+    app.router.add_route("*", r"/{tail:[\s\S]*}", handle)
     return app
 
 
