@@ -30,10 +30,13 @@ from fanfetch.errors import (
     NotFound,
     Refusal,
     SchemaMismatch,
+    ServiceUnavailable,
+    SinkError,
     status_of,
 )
 from fanfetch.jobs import JOB_ID_PATTERN, JobAccepted, JobRequest
 from fanfetch.models import FetchOptions, FetchRequest, FetchResponse
+from fanfetch.observability import logger
 from fanfetch.settings import get_settings
 from fanfetch.sources import LIST_OPTIONS, Source, check_limits, http_body, query_request, validation_details
 
@@ -57,10 +60,13 @@ JOB_RESPONSES: dict[int, Any] = {
     202: _json("The job started; GET status_url for its progress", JobAccepted),
     404: NO_JOB,
 }
+UNAVAILABLE = _json("S3 or Step Functions failed; try again later", ErrorResponse)
+JOB_RESPONSES[503] = UNAVAILABLE
 STATUS_RESPONSES: dict[int, Any] = {
     200: {"description": "Status, progress and, once finished, summary"},
     404: NO_JOB,
     422: RESPONSES[422],
+    503: UNAVAILABLE,
 }
 
 router = Router()
@@ -148,6 +154,13 @@ def invalid(exc: RequestValidationError) -> Response[Any]:
 @router.exception_handler(Refusal)
 def refused(exc: Refusal) -> Response[Any]:
     return _refusal_response(exc)
+
+
+@router.exception_handler(SinkError)
+def unavailable(exc: SinkError) -> Response[Any]:
+    # S3 or Step Functions failed under a job route: a JSON 503 the caller can retry, never a Lambda error.
+    logger.error("job route failed on AWS", extra={"sink": exc.sink, "reason": exc.message})
+    return _refusal_response(ServiceUnavailable(f"jobs are unavailable for now: {exc}"))
 
 
 @router.exception_handler(NotFoundError)

@@ -7,6 +7,7 @@
     ├── NotFound                  404  no such route, or no such job
     ├── MethodNotAllowed          405  a known route asked with another method (carries `Allow`)
     ├── TargetsUnavailable        502  a raw schedule's TARGETS_S3_URI cannot be read (never an API answer)
+    ├── ServiceUnavailable        503  an AWS service a job route needs failed; nothing the caller did wrong
     ├── ConfigurationError             the function's environment is wrong: an operator problem, never rendered
     ├── TargetFailure                  one URL cannot be fetched; it becomes that URL's `error`, never the call's
     │   ├── DestinationBlocked         `blocked`: the guard refuses the address, port or scheme
@@ -25,7 +26,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-RefusalType = Literal["invalid_request", "not_found", "method_not_allowed", "targets_unavailable"]
+RefusalType = Literal["invalid_request", "not_found", "method_not_allowed", "targets_unavailable", "unavailable"]
 
 
 class ErrorDetail(BaseModel):
@@ -140,6 +141,12 @@ class TargetsUnavailable(Refusal):
     type = "targets_unavailable"
 
 
+class ServiceUnavailable(Refusal):
+    """S3 or Step Functions failed under a job route: the caller may try again later."""
+
+    type = "unavailable"
+
+
 # Checked in order, most specific first.
 STATUS_BY_CLASS: tuple[tuple[type[Refusal], int], ...] = (
     (PayloadTooLarge, 413),
@@ -148,6 +155,7 @@ STATUS_BY_CLASS: tuple[tuple[type[Refusal], int], ...] = (
     (NotFound, 404),
     (MethodNotAllowed, 405),
     (TargetsUnavailable, 502),
+    (ServiceUnavailable, 503),
 )
 
 

@@ -18,8 +18,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from fanfetch.errors import ErrorDetail, InvalidRequest, NotFound, SchemaMismatch
+from fanfetch.errors import ErrorDetail, InvalidRequest, NotFound, SchemaMismatch, SinkError
 from fanfetch.models import FetchOptions, FetchRequest
+from fanfetch.observability import logger
 from fanfetch.settings import Settings
 from fanfetch.sources import validation_details
 
@@ -31,6 +32,7 @@ CHUNK_MAX_URLS = 200
 JOB_ID_PATTERN = r"^[0-9A-Za-z_-]{1,80}$"  # a Step Functions execution name
 SOURCE_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+$"
 FINISHED = frozenset({"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})
+UPLOADS_PREFIX = "uploads/"
 
 
 class JobRequest(BaseModel):
@@ -421,6 +423,12 @@ def submit(request: JobRequest, settings: Settings, store: Any = None) -> dict[s
         raise _not_configured()
     if request.source is not None:
         bucket, _, key = request.source.removeprefix("s3://").partition("/")
+        if bucket == settings.RESULTS_BUCKET and not key.startswith(UPLOADS_PREFIX):
+            # The results bucket also holds runs, targets and other jobs: only its uploads are URL lists.
+            raise InvalidRequest(
+                f"source: in {bucket!r} only keys under {UPLOADS_PREFIX} may be read as URL lists",
+                [ErrorDetail(field="source", message=f"key must start with {UPLOADS_PREFIX}")],
+            )
         if bucket not in (settings.RESULTS_BUCKET, *settings.JOB_SOURCE_BUCKETS):
             raise InvalidRequest(
                 f"source: bucket {bucket!r} is not one fanfetch may read; use {settings.RESULTS_BUCKET!r} "
@@ -469,4 +477,10 @@ def status(job_id: str, settings: Settings, store: Any = None) -> dict[str, Any]
     if execution["status"] in FINISHED:
         bucket = (execution.get("input") or {}).get("bucket") or settings.RESULTS_BUCKET
         summary = store.read_json(bucket, job_keys(job_id)["summary_key"])
-    return job_status(job_id, execution, store.map_run_counts(arn), summary)
+    try:
+        counts = store.map_run_counts(arn)
+    except SinkError as exc:
+        # Progress is best effort: the execution's own status still answers.
+        logger.warning("map run counts unavailable", extra={"job_id": job_id, "reason": str(exc)})
+        counts = None
+    return job_status(job_id, execution, counts, summary)

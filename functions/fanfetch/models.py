@@ -56,7 +56,10 @@ RESERVED_HEADERS_PATTERN = (
     )
     + ")$"
 )
-HeaderValue = Annotated[str, StringConstraints(pattern=r"^[^\r\n\x00]*$", max_length=8192)]
+# RFC 9110 field values: visible characters, spaces and tabs; no other control character (no CR, LF or NUL,
+# so no header injection, and nothing aiohttp would refuse only when it writes the request).
+FIELD_VALUE_PATTERN = r"^[^\x00-\x08\x0a-\x1f\x7f]*$"
+HeaderValue = Annotated[str, StringConstraints(pattern=FIELD_VALUE_PATTERN, max_length=8192)]
 
 
 class _Strict(BaseModel):
@@ -92,7 +95,7 @@ class FetchOptions(_Strict):
             },
         ),
     ] = Field(default_factory=dict)
-    user_agent: Annotated[str, Field(min_length=1, max_length=512)] = DEFAULT_USER_AGENT
+    user_agent: Annotated[str, Field(min_length=1, max_length=512, pattern=FIELD_VALUE_PATTERN)] = DEFAULT_USER_AGENT
     hash: bool = False
     ok_status: Annotated[
         list[StatusCode], Field(min_length=2, max_length=2, description="Inclusive range of accepted statuses.")

@@ -41,7 +41,7 @@ def fetch_budget(
         limits.append(settings.API_TIMEOUT_SECONDS - elapsed - margin)
     if deadline is not None:
         # A short deadline keeps back a share of itself rather than the whole margin.
-        limits.append(deadline - elapsed - min(margin, deadline / 10))
+        limits.append(deadline - elapsed - min(margin, deadline / 4))
     return max(0.0, min(limits))
 
 

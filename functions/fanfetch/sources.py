@@ -69,11 +69,21 @@ def build_request(data: object, settings: Settings, strict: bool = True) -> Fetc
     return request
 
 
+# A Step Functions state carries 256 KiB; a result reduced to its outcome is under 400 bytes.
+STEP_FUNCTIONS_MAX_URLS = 500
+
+
 def check_limits(request: FetchRequest, settings: Settings) -> None:
     if len(request.urls) > settings.MAX_URLS:
         raise InvalidRequest(
             f"urls: {len(request.urls)} URLs given; at most {settings.MAX_URLS} are allowed per request (MAX_URLS)",
             [ErrorDetail(field="urls", message=f"at most {settings.MAX_URLS} items")],
+        )
+    if request.step_functions and len(request.urls) > STEP_FUNCTIONS_MAX_URLS:
+        raise InvalidRequest(
+            f"urls: {len(request.urls)} URLs given; a step_functions request holds at most {STEP_FUNCTIONS_MAX_URLS}, "
+            "so that its results fit the 256 KiB a state may carry",
+            [ErrorDetail(field="urls", message=f"at most {STEP_FUNCTIONS_MAX_URLS} items with step_functions")],
         )
 
 

@@ -162,7 +162,7 @@ def read_source(bucket: str, key: str) -> str | None:
             return None
         if code in ("AccessDenied", "403"):
             raise PermissionError(f"s3://{bucket}/{key}") from None
-        raise
+        raise _sink_error(f"s3://{bucket}/{key}", exc) from exc
     return body.decode("utf-8-sig", errors="replace")
 
 
@@ -172,7 +172,10 @@ def read_json(bucket: str, key: str) -> Any:
 
 
 def put_bytes(bucket: str, key: str, body: bytes, content_type: str = "application/x-ndjson") -> None:
-    _jobs_client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    try:
+        _jobs_client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    except _aws_errors() as exc:
+        raise _sink_error(f"s3://{bucket}/{key}", exc) from exc
 
 
 def download(bucket: str, key: str, path: str) -> None:
@@ -216,9 +219,12 @@ def upload_stream(bucket: str, key: str, pieces: Iterable[bytes], content_type: 
 
 
 def start_execution(state_machine_arn: str, name: str, document: dict[str, Any]) -> str:
-    arn: str = _jobs_client("stepfunctions").start_execution(
-        stateMachineArn=state_machine_arn, name=name, input=json.dumps(document)
-    )["executionArn"]
+    try:
+        arn: str = _jobs_client("stepfunctions").start_execution(
+            stateMachineArn=state_machine_arn, name=name, input=json.dumps(document)
+        )["executionArn"]
+    except _aws_errors() as exc:
+        raise _sink_error(f"state machine {state_machine_arn}", exc) from exc
     return arn
 
 
@@ -229,7 +235,7 @@ def describe_execution(execution_arn: str) -> dict[str, Any] | None:
     except _aws_errors() as exc:
         if _error_code(exc) in MISSING:
             return None
-        raise
+        raise _sink_error(f"execution {execution_arn}", exc) from exc
     return {
         "status": found["status"],
         "input": json.loads(found.get("input") or "{}"),
@@ -243,8 +249,11 @@ def describe_execution(execution_arn: str) -> dict[str, Any] | None:
 def map_run_counts(execution_arn: str) -> dict[str, int] | None:
     """The item counts of the execution's map run (pending, running, succeeded, failed, ...), once it has one."""
     sfn = _jobs_client("stepfunctions")
-    runs = sfn.list_map_runs(executionArn=execution_arn).get("mapRuns", [])
-    if not runs:
-        return None
-    counts: dict[str, int] = sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"]).get("itemCounts", {})
+    try:
+        runs = sfn.list_map_runs(executionArn=execution_arn).get("mapRuns", [])
+        if not runs:
+            return None
+        counts: dict[str, int] = sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"]).get("itemCounts", {})
+    except _aws_errors() as exc:
+        raise _sink_error(f"map run of {execution_arn}", exc) from exc
     return {name: int(value) for name, value in counts.items()}

@@ -138,6 +138,22 @@ def _result_writer(children: Children) -> Any:
     return mock.patch.object(ResourceEvalS3, "_handle_put_object", staticmethod(write_results))
 
 
+def _map_runs_before_start() -> Any:
+    """moto reads list_map_runs from the execution's worker, which its thread sets only once the execution has
+    started; asked in between, it raises AttributeError where AWS answers an empty list. Only this copy is adapted."""
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original = StepFunctionsParserBackend.list_map_runs
+
+    def list_map_runs(self: Any, execution_arn: str) -> dict[str, Any]:
+        if self.describe_execution(execution_arn=execution_arn).exec_worker is None:
+            return {"mapRuns": []}
+        result: dict[str, Any] = original(self, execution_arn)
+        return result
+
+    return mock.patch.object(StepFunctionsParserBackend, "list_map_runs", list_map_runs)
+
+
 @dataclass
 class JobWorld:
     """moto's S3 and Step Functions with the jobs state machine, and the settings that point at them."""
@@ -181,6 +197,7 @@ def job_world(monkeypatch: pytest.MonkeyPatch, open_loopback: None) -> Iterator[
         mock.patch.object(LambdaSimpleBackend, "invoke", _invoke_real_handler(children)),
         _jsonl_reader(),
         _result_writer(children),
+        _map_runs_before_start(),
         mock_aws(config=config),
     ):
         store.reset_clients()

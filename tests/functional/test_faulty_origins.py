@@ -132,3 +132,38 @@ async def test_endless_body_without_max_bytes_times_out(
     response = await fetch_all([url], FetchOptions(timeout=0.5, retries=0), guard=loopback_guard)
     (result,) = response.results
     assert result.error is not None and result.error.type == "timeout"
+
+
+async def test_compression_bombs_keep_the_deadline_and_do_not_hold_other_urls(
+    aiohttp_server: Callable[..., Awaitable[object]], loopback_guard: Guard
+) -> None:
+    # Given 1 MB of gzip that decodes to 512 MB, four times, beside a quick URL, and a 2 s budget
+    import time
+    import zlib
+
+    from aiohttp import web
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    bomb = packer.compress(b"\0" * (512 << 20)) + packer.flush()
+
+    async def bombed(request: web.Request) -> web.Response:
+        return web.Response(body=bomb, headers={"Content-Encoding": "gzip"})
+
+    async def quick(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/bomb", bombed)
+    app.router.add_get("/ok", quick)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    urls = [str(server.make_url("/bomb"))] * 4 + [str(server.make_url("/ok"))]  # type: ignore[attr-defined]
+    started = time.monotonic()
+
+    # When fetched with a long timeout
+    response = await fetch_all(urls, FetchOptions(timeout=30), guard=loopback_guard, budget=2.0)
+
+    # Then the call ends at its deadline, the bombs are cut there, and the quick URL was not held behind them
+    assert time.monotonic() - started < 2.6
+    assert [r.error.type if r.error else None for r in response.results] == ["deadline"] * 4 + [None]
+    assert response.results[4].bytes == 2
+    assert response.results[4].elapsed_ms < 1000

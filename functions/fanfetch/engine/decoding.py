@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import zlib
 from collections.abc import Iterator
@@ -66,7 +67,11 @@ async def read_body(response: ClientResponse, result: UrlResult, max_bytes: int 
             break
         wire += len(chunk)
         pieces = decoder.feed(chunk) if decoder is not None else (chunk,)
-        for piece in pieces:
+        for index, piece in enumerate(pieces):
+            if index:
+                # A compressed chunk can decode to thousands of slices, all without waiting on the network: let
+                # the loop run between them, so this URL's timeout, the deadline and the other URLs are not held.
+                await asyncio.sleep(0)
             if max_bytes is not None and size + len(piece) > max_bytes:
                 piece = piece[: max_bytes - size]
                 truncated = True
