@@ -94,11 +94,16 @@ class Guard:
             ip = ipaddress.IPv6Address(str(ip).split("%", 1)[0])
         candidates: list[IPAddress] = [ip]
         judge_wrapper = True
+        # An allowed network admits the address itself, or the IPv4 address a pure carrier (IPv4-mapped, NAT64)
+        # leads to; a 6to4 or Teredo address leads to a public relay, so its embedded IPv4 admits nothing.
+        admissible: list[IPAddress] = [ip]
         if isinstance(ip, ipaddress.IPv6Address):
             embedded, carrier_only = _embedded_ipv4(ip)
             candidates.extend(embedded)
             judge_wrapper = not carrier_only
-        if any(c in net for c in candidates for net in self.allowed_networks if c.version == net.version):
+            if carrier_only:
+                admissible.extend(embedded)
+        if any(c in net for c in admissible for net in self.allowed_networks if c.version == net.version):
             return None
         for candidate in candidates:
             if candidate is ip and not judge_wrapper:

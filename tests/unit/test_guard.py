@@ -124,3 +124,17 @@ def test_allowed_networks_open_exactly_what_they_list() -> None:
 def test_check_resolved_refuses_the_name_when_any_address_is_private() -> None:
     with pytest.raises(DestinationBlocked, match=r"rebind\.example resolves to 127\.0\.0\.1"):
         Guard().check_resolved("rebind.example", ["8.8.8.8", "127.0.0.1"])
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["2002:a00:1::1", "2001:0:4136:e378:8000:63bf:f5ff:fffe"],  # 6to4 and Teredo carrying 10.0.0.1
+)
+def test_guard_allowed_network_does_not_admit_a_relay_address_carrying_it(address: str) -> None:
+    guard = Guard([ipaddress.ip_network("10.0.0.0/8")])
+    assert guard.refusal(ipaddress.ip_address(address)) is not None
+
+
+def test_guard_allowed_network_admits_its_ipv4_mapped_form() -> None:
+    guard = Guard([ipaddress.ip_network("10.0.0.0/8")])
+    assert guard.refusal(ipaddress.ip_address("::ffff:10.0.0.1")) is None
