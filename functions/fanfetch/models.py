@@ -65,7 +65,7 @@ HeaderValue = Annotated[str, StringConstraints(pattern=FIELD_VALUE_PATTERN, max_
 class _Strict(BaseModel):
     # Strict: a JSON document means what it says ("5" is not 5, false is not 0). Query strings,
     # where everything is text, are validated with strict=False (sources.query_request).
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class FetchOptions(_Strict):

@@ -9,6 +9,7 @@ import tracemalloc
 from collections import Counter
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from fanfetch.engine import fetch_all
@@ -333,3 +334,30 @@ async def test_fetch_does_not_wait_for_retry_after_longer_than_the_timeout(
     assert result.attempts == 1 and result.status == 503
     assert result.error is not None and result.error.type == "http"
     assert result.elapsed_ms < 1500
+
+
+async def test_fetch_fails_redirects_when_location_is_empty_or_overlong(
+    aiohttp_server: Any, loopback_guard: Guard
+) -> None:
+    async def empty(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": ""})
+
+    async def overlong(request: web.Request) -> web.Response:
+        return web.Response(status=302, headers={"Location": "/next?" + "q" * 3000})
+
+    app = web.Application()
+    app.router.add_get("/empty", empty)
+    app.router.add_get("/overlong", overlong)
+    server = await aiohttp_server(app, host="127.0.0.1")
+    response = await fetch_all([url_of(server, "/empty"), url_of(server, "/overlong")], guard=loopback_guard)
+    errors = [result.error for result in response.results]
+    assert [error.type if error else None for error in errors] == ["redirects", "redirects"]
+    assert errors[0] is not None and "empty Location" in errors[0].message
+    assert errors[1] is not None and "at most 2048" in errors[1].message
+
+
+def test_options_refuse_nan_naming_the_option() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="finite number"):
+        FetchOptions.model_validate({"deadline": float("nan")})

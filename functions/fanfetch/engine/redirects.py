@@ -5,7 +5,7 @@ from __future__ import annotations
 from yarl import URL
 
 from fanfetch.engine.capture import clip
-from fanfetch.engine.urls import join_location
+from fanfetch.engine.urls import MAX_URL_LENGTH, join_location
 from fanfetch.guard import InvalidTarget
 from fanfetch.models import RedirectHop
 
@@ -29,6 +29,11 @@ class RedirectChain:
         self._hops.append(RedirectHop(url=clip(str(url)), status=status))
         if len(self._hops) > self._max_redirects:
             raise RedirectError(f"more than {self._max_redirects} redirects")
+        if not location.strip():
+            raise RedirectError("empty Location header")
+        if len(location) > MAX_URL_LENGTH:
+            # The limit a given URL has applies to where a target sends us, too.
+            raise RedirectError(f"Location is {len(location)} characters; at most {MAX_URL_LENGTH} are followed")
         try:
             target = join_location(url, location)
         except InvalidTarget as exc:
