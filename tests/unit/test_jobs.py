@@ -60,7 +60,7 @@ def test_chunk_lines_are_the_direct_invocation_request_marked_for_step_functions
 
 
 def test_job_request_wants_urls_or_source_and_reads_the_sample_event() -> None:
-    assert JobRequest.model_validate(load_event("job-request.json")).source
+    assert JobRequest.model_validate_json(load_event("api-jobs-post.json")["body"]).source
     with pytest.raises(ValueError, match="either urls or source"):
         JobRequest.model_validate({"options": {}})
 
