@@ -11,6 +11,7 @@ from aiohttp import ClientResponse, ClientSession
 from yarl import URL
 
 from fanfetch.engine.capture import record_response
+from fanfetch.engine.deadlines import Deadlines
 from fanfetch.engine.decoding import read_body
 from fanfetch.engine.failures import TARGET_FAILURES, classify, internal_error
 from fanfetch.engine.hosts import HostGate
@@ -33,6 +34,7 @@ class Attempts:
         self.deadline = deadline
         self.loop = asyncio.get_running_loop()
         self.hosts = HostGate(options.per_host, options.per_host_interval)
+        self.deadlines = Deadlines()
         self._tls_by_origin: dict[URL, TlsInfo] = {}
 
     async def run(self, url: URL, result: UrlResult, time_left: float) -> float:
@@ -60,7 +62,7 @@ class Attempts:
         end_at = min(self.loop.time() + time_left, self.deadline)
         cut_by_deadline = end_at >= self.deadline
         try:
-            async with asyncio.timeout_at(end_at):
+            async with self.deadlines.cutoff(end_at):
                 await self._follow(url, result, clock)
         except TimeoutError as exc:
             result.error = self._timeout(exc, cut_by_deadline, time_left)
@@ -94,7 +96,7 @@ class Attempts:
             clock.reset(self.loop.time())  # timings describe the final hop
             token = current_clock.set(clock)
             try:
-                response = await self.session.request(method, url, allow_redirects=False, trace_request_ctx=clock)
+                response = await self.session.request(method, url, allow_redirects=False)
             finally:
                 current_clock.reset(token)
             clock.headers = self.loop.time()
