@@ -51,15 +51,15 @@ class Attempts:
             if not await self.hosts.space(url, until=self.deadline):
                 result.error = FetchError("deadline", "the per-host interval would start this fetch after the deadline")
                 return 0.0
-            started = self.loop.time()
-            await self._timed(url, result, time_left)
-            return self.loop.time() - started
+            return await self._timed(url, result, time_left)
         finally:
             slot.release()
 
-    async def _timed(self, url: URL, result: UrlResult, time_left: float) -> None:
+    async def _timed(self, url: URL, result: UrlResult, time_left: float) -> float:
+        """The attempt within its time, its failure classified and its timings recorded; returns the seconds it took."""
         clock = Clock()
-        end_at = min(self.loop.time() + time_left, self.deadline)
+        started = self.loop.time()
+        end_at = min(started + time_left, self.deadline)
         cut_by_deadline = end_at >= self.deadline
         try:
             async with self.deadlines.cutoff(end_at):
@@ -72,7 +72,9 @@ class Attempts:
                 await self._certificate_after_failure(url, result)
         except Exception:  # noqa: BLE001 - a bug in fanfetch costs this URL its result, never the batch
             result.error = internal_error(result.url)
-        result.timings = clock.timings(self.loop.time())
+        ended = self.loop.time()
+        result.timings = clock.timings(ended)
+        return ended - started
 
     def _timeout(self, exc: TimeoutError, cut_by_deadline: bool, time_left: float) -> FetchError:
         timeout = self.options.timeout
