@@ -11,12 +11,13 @@
     ├── ConfigurationError             the function's environment is wrong: an operator problem, never rendered
     ├── TargetFailure                  one URL cannot be fetched; it becomes that URL's `error`, never the call's
     │   ├── DestinationBlocked         `blocked`: the guard refuses the address, port or scheme
-    │   └── InvalidTarget              `invalid_url`: the URL cannot be a request target
+    │   ├── InvalidTarget              `invalid_url`: the URL cannot be a request target
+    │   ├── RedirectError              `redirects`: a loop, an overlong chain or an unusable Location
+    │   └── Undecodable                a content coding fanfetch did not ask for (the body's size stays unknown)
     ├── SinkError                      an AWS sink (S3, SNS) failed; the results are still returned
     └── WriteConflict                  a conditional S3 write lost to another writer; the caller reads again
 
-The engine's own per-URL failures (redirects, undecodable bodies) and aiohttp's map onto `models.ErrorType` in
-`engine/failures.py`.
+These and aiohttp's own exceptions map onto `models.ErrorType` in `engine/failures.py`.
 """
 
 from __future__ import annotations
@@ -64,6 +65,14 @@ class DestinationBlocked(TargetFailure):
 
 class InvalidTarget(TargetFailure, ValueError):
     """A URL that cannot be fetched at all (bad scheme, no host, not parseable)."""
+
+
+class RedirectError(TargetFailure):
+    """A redirect loop, an overlong chain or an unusable Location."""
+
+
+class Undecodable(TargetFailure):
+    """A content coding fanfetch did not ask for and cannot decode."""
 
 
 class SinkError(FanfetchError):

@@ -10,8 +10,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from yarl import URL
 
-from fanfetch.errors import DestinationBlocked as DestinationBlocked
-from fanfetch.errors import InvalidTarget as InvalidTarget
+from fanfetch.errors import DestinationBlocked, InvalidTarget
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

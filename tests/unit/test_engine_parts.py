@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 from fanfetch.engine.capture import CUT_MARKER, MAX_TEXT, clip
-from fanfetch.engine.decoding import Undecodable, new_decoder
+from fanfetch.engine.decoding import new_decoder
 from fanfetch.engine.failures import TARGET_FAILURES, classify
-from fanfetch.engine.redirects import RedirectError
 from fanfetch.engine.retries import retry_after
-from fanfetch.guard import DestinationBlocked, InvalidTarget
+from fanfetch.errors import DestinationBlocked, InvalidTarget, RedirectError, Undecodable
 
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 

@@ -2,9 +2,9 @@
 
 from fanfetch.engine.failures import TARGET_FAILURES, classify
 from fanfetch.engine.fetcher import Fetcher, fetch_all
-from fanfetch.engine.redirects import RedirectError
 from fanfetch.engine.tls import make_ssl_context
 from fanfetch.engine.urls import MAX_URL_LENGTH, parse_target
+from fanfetch.errors import RedirectError
 
 __all__ = [
     "MAX_URL_LENGTH",

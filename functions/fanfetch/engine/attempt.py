@@ -11,6 +11,7 @@ from aiohttp import ClientResponse, ClientSession
 from yarl import URL
 
 from fanfetch.engine.capture import record_response
+from fanfetch.engine.deadlines import Deadlines
 from fanfetch.engine.decoding import read_body
 from fanfetch.engine.failures import TARGET_FAILURES, classify, internal_error
 from fanfetch.engine.hosts import HostGate
@@ -33,6 +34,7 @@ class Attempts:
         self.deadline = deadline
         self.loop = asyncio.get_running_loop()
         self.hosts = HostGate(options.per_host, options.per_host_interval)
+        self.deadlines = Deadlines()
         self._tls_by_origin: dict[URL, TlsInfo] = {}
 
     async def run(self, url: URL, result: UrlResult, time_left: float) -> float:
@@ -49,18 +51,18 @@ class Attempts:
             if not await self.hosts.space(url, until=self.deadline):
                 result.error = FetchError("deadline", "the per-host interval would start this fetch after the deadline")
                 return 0.0
-            started = self.loop.time()
-            await self._timed(url, result, time_left)
-            return self.loop.time() - started
+            return await self._timed(url, result, time_left)
         finally:
             slot.release()
 
-    async def _timed(self, url: URL, result: UrlResult, time_left: float) -> None:
+    async def _timed(self, url: URL, result: UrlResult, time_left: float) -> float:
+        """The attempt within its time, its failure classified and its timings recorded; returns the seconds it took."""
         clock = Clock()
-        end_at = min(self.loop.time() + time_left, self.deadline)
+        started = self.loop.time()
+        end_at = min(started + time_left, self.deadline)
         cut_by_deadline = end_at >= self.deadline
         try:
-            async with asyncio.timeout_at(end_at):
+            async with self.deadlines.cutoff(end_at):
                 await self._follow(url, result, clock)
         except TimeoutError as exc:
             result.error = self._timeout(exc, cut_by_deadline, time_left)
@@ -70,7 +72,9 @@ class Attempts:
                 await self._certificate_after_failure(url, result)
         except Exception:  # noqa: BLE001 - a bug in fanfetch costs this URL its result, never the batch
             result.error = internal_error(result.url)
-        result.timings = clock.timings(self.loop.time())
+        ended = self.loop.time()
+        result.timings = clock.timings(ended)
+        return ended - started
 
     def _timeout(self, exc: TimeoutError, cut_by_deadline: bool, time_left: float) -> FetchError:
         timeout = self.options.timeout
@@ -94,7 +98,7 @@ class Attempts:
             clock.reset(self.loop.time())  # timings describe the final hop
             token = current_clock.set(clock)
             try:
-                response = await self.session.request(method, url, allow_redirects=False, trace_request_ctx=clock)
+                response = await self.session.request(method, url, allow_redirects=False)
             finally:
                 current_clock.reset(token)
             clock.headers = self.loop.time()

@@ -9,13 +9,10 @@ from collections.abc import Iterator
 
 from aiohttp import ClientResponse
 
+from fanfetch.errors import Undecodable
 from fanfetch.models import UrlResult
 
 DECODE_CHUNK = 1 << 18
-
-
-class Undecodable(Exception):
-    """A content coding fanfetch did not ask for and cannot decode."""
 
 
 class Decoder:

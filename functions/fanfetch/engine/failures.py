@@ -10,8 +10,7 @@ import aiohttp
 from aiohttp import client_exceptions
 
 from fanfetch.engine.capture import clip
-from fanfetch.engine.redirects import RedirectError
-from fanfetch.guard import DestinationBlocked, InvalidTarget
+from fanfetch.errors import DestinationBlocked, InvalidTarget, RedirectError, TargetFailure
 from fanfetch.models import ErrorType, FetchError
 
 logger = logging.getLogger(__name__)
@@ -23,9 +22,7 @@ TARGET_FAILURES: tuple[type[Exception], ...] = (
     TimeoutError,
     zlib.error,  # a body whose gzip/deflate coding is corrupt
     UnicodeError,  # a host that IDNA cannot encode
-    DestinationBlocked,
-    InvalidTarget,
-    RedirectError,
+    TargetFailure,  # the guard's refusals, malformed URLs, redirect chains fanfetch will not follow
 )
 
 

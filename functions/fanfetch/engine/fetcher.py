@@ -9,16 +9,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import aiohttp
-from aiohttp import ClientSession, ClientTimeout, TCPConnector
+from aiohttp import ClientSession, ClientTimeout
 from aiohttp.abc import AbstractResolver
 
 from fanfetch.engine.attempt import Attempts
 from fanfetch.engine.failures import classify, internal_error
 from fanfetch.engine.retries import retry_wait
-from fanfetch.engine.timing import trace_config
+from fanfetch.engine.timing import TimedConnector, TimedResolver
 from fanfetch.engine.tls import make_ssl_context
 from fanfetch.engine.urls import parse_target
-from fanfetch.guard import DestinationBlocked, Guard, GuardedResolver, InvalidTarget
+from fanfetch.errors import DestinationBlocked, InvalidTarget
+from fanfetch.guard import Guard, GuardedResolver
 from fanfetch.models import FetchError, FetchOptions, FetchResponse, FetchSummary, UrlResult
 
 # What fanfetch asks for is what it decodes (see decoding.py).
@@ -58,6 +59,10 @@ class Fetcher:
         result.elapsed_ms = round((self.loop.time() - started) * 1000, 3)
         return result
 
+    def close(self) -> None:
+        """Stops the timer that ends overdue attempts; call it once no attempt runs."""
+        self.attempts.deadlines.close()
+
 
 @contextmanager
 def _fewer_collections() -> Iterator[None]:
@@ -96,10 +101,10 @@ async def fetch_all(
     started = loop.time()
     deadline = started + (budget if budget is not None else 365 * 86400)
     results: list[UrlResult | None] = [None] * len(urls)
-    connector = TCPConnector(
+    connector = TimedConnector(
         limit=options.concurrency,
         limit_per_host=options.per_host,
-        resolver=GuardedResolver(guard, resolver),
+        resolver=TimedResolver(GuardedResolver(guard, resolver)),
         ssl=ssl_context or make_ssl_context(),
         ttl_dns_cache=60,
     )
@@ -109,7 +114,6 @@ async def fetch_all(
         auto_decompress=False,  # decoded here, to count wire and decoded bytes and to bound decompression
         trust_env=False,  # proxy variables must not route around the guard
         cookie_jar=aiohttp.DummyCookieJar(),  # no state leaks from one URL to another
-        trace_configs=[trace_config()],
         # options.headers cannot name these two (models.FetchOptions refuses them); set last all the same
         headers={**options.headers, "User-Agent": options.user_agent, "Accept-Encoding": ACCEPT_ENCODING},
     )
@@ -128,11 +132,14 @@ async def fetch_all(
                         results[index] = UrlResult(url=urls[index], error=internal_error(urls[index]))
 
             workers = [asyncio.ensure_future(worker()) for _ in range(min(options.concurrency, len(urls)))]
-            # Attempts end themselves at the deadline; the grace only covers a worker stuck past it.
-            _, stuck = await asyncio.wait(workers, timeout=max(0.0, deadline - loop.time()) + 0.25)
-            for task in stuck:
-                task.cancel()
-            await asyncio.gather(*stuck, return_exceptions=True)
+            try:
+                # Attempts end themselves at the deadline; the grace only covers a worker stuck past it.
+                _, stuck = await asyncio.wait(workers, timeout=max(0.0, deadline - loop.time()) + 0.25)
+                for task in stuck:
+                    task.cancel()
+                await asyncio.gather(*stuck, return_exceptions=True)
+            finally:
+                fetcher.close()
     return _response(urls, results, elapsed=loop.time() - started)
 
 

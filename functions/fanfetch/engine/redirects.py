@@ -5,15 +5,11 @@ from __future__ import annotations
 from yarl import URL
 
 from fanfetch.engine.capture import clip
-from fanfetch.engine.urls import MAX_URL_LENGTH, join_location
-from fanfetch.guard import InvalidTarget
+from fanfetch.engine.urls import join_location
+from fanfetch.errors import InvalidTarget, RedirectError
 from fanfetch.models import RedirectHop
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-
-class RedirectError(Exception):
-    """A redirect loop, an overlong chain or an unusable Location."""
 
 
 class RedirectChain:
@@ -31,9 +27,6 @@ class RedirectChain:
             raise RedirectError(f"more than {self._max_redirects} redirects")
         if not location.strip():
             raise RedirectError("empty Location header")
-        if len(location) > MAX_URL_LENGTH:
-            # The limit a given URL has applies to where a target sends us, too.
-            raise RedirectError(f"Location is {len(location)} characters; at most {MAX_URL_LENGTH} are followed")
         try:
             target = join_location(url, location)
         except InvalidTarget as exc:

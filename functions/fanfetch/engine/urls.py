@@ -6,10 +6,11 @@ from __future__ import annotations
 import ipaddress
 import re
 import string
+from functools import lru_cache
 
 from yarl import URL
 
-from fanfetch.guard import InvalidTarget
+from fanfetch.errors import InvalidTarget
 
 MAX_URL_LENGTH = 2048
 # RFC 3986, appendix B: an optional scheme, then the authority between "//" and the path, query or fragment.
@@ -33,6 +34,9 @@ def check_syntax(raw: str) -> None:
         _check_authority(authority)
 
 
+# Thousands of URLs share a few authorities. Only accepted ones are cached (a refusal raises), so the cache holds
+# what was fetched; it is bounded for a call with very many hosts.
+@lru_cache(maxsize=4096)
 def _check_authority(authority: str) -> None:
     if "\\" in authority:
         raise InvalidTarget("a backslash in the host part")
