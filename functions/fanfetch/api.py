@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
@@ -72,10 +73,13 @@ STATUS_RESPONSES: dict[int, Any] = {
 router = Router()
 
 
+# When the invocation began, set by `handle` for the route it resolves. Not the router's context: a router
+# included in two resolvers reads the context of the last one only.
+_invocation_started: ContextVar[float] = ContextVar("invocation_started")
+
+
 def _started() -> float:
-    """When the invocation began, as `handle` put it in the resolver's context."""
-    started: float = router.context.get("started", time.monotonic())
-    return started
+    return _invocation_started.get(time.monotonic())
 
 
 @router.post("/fetch", summary="Fetch the URLs in the JSON body", responses=RESPONSES)
@@ -261,9 +265,8 @@ def handle(event: Mapping[str, Any], context: LambdaContext, source: Source, sta
     normalized = {**event, "body": body, "isBase64Encoded": False, "headers": _json_typed(event.get("headers"))}
     if isinstance(event.get("multiValueHeaders"), Mapping):
         normalized["multiValueHeaders"] = _json_typed(event["multiValueHeaders"], multi=True)
-    resolver = RESOLVERS[source]
-    resolver.append_context(started=started)
+    token = _invocation_started.set(started)
     try:
-        return resolver.resolve(normalized, context)
+        return RESOLVERS[source].resolve(normalized, context)
     finally:
-        resolver.clear_context()
+        _invocation_started.reset(token)

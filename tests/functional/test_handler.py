@@ -364,3 +364,40 @@ def test_handler_still_fetches_within_a_short_deadline_when_the_run_is_stored(
     assert response["results"][0]["ok"] is True
     assert response["results"][0]["bytes"] == 3
     assert response["monitor"]["errors"]
+
+
+@pytest.mark.parametrize("sample", ["api-post.json", "rest-post.json"])
+def test_api_budget_counts_from_the_start_of_the_invocation(
+    sample: str, threaded_origin: ThreadedOrigin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an API event, and the budget each route computes recorded
+    from fanfetch import service
+
+    seen: list[float] = []
+    real_budget = service.fetch_budget
+
+    def recording_budget(context: Any, settings: Any, started: float, behind_api: bool, deadline: Any = None) -> float:
+        seen.append(started)
+        return real_budget(context, settings, started, behind_api, deadline)
+
+    monkeypatch.setattr(service, "fetch_budget", recording_budget)
+    # and work before routing that takes a noticeable time
+    from fanfetch import api
+
+    real_envelope = api._envelope
+
+    def slow_envelope(event: Any, source: Any) -> dict[str, Any]:
+        time.sleep(0.3)
+        return real_envelope(event, source)
+
+    monkeypatch.setattr(api, "_envelope", slow_envelope)
+    event = load_event(sample)
+    body = json.dumps({"urls": [threaded_origin.url("/bytes/1")]})
+    event["body"] = base64.b64encode(body.encode()).decode() if event.get("isBase64Encoded") else body
+    before = time.monotonic()
+
+    # When the handler answers it
+    lambda_handler(event, FakeContext())
+
+    # Then the route's budget counted from when the handler began (not from the route), for either payload version
+    assert len(seen) == 1 and before <= seen[0] <= before + 0.2
