@@ -22,7 +22,7 @@ from fanfetch.errors import ErrorDetail, InvalidRequest, NotFound, SchemaMismatc
 from fanfetch.models import FetchOptions, FetchRequest
 from fanfetch.observability import logger
 from fanfetch.settings import Settings
-from fanfetch.sources import validation_details
+from fanfetch.sources import urls_of, validation_details
 
 # A Distributed Map item is a child execution's input, which Step Functions caps at 256 KiB.
 CHUNK_INPUT_BYTES = 200 * 1024
@@ -89,13 +89,7 @@ def read_url_list(text: str, name: str = "source") -> list[str]:
             raise InvalidRequest(
                 f"{name}: starts with '[' but is not a JSON list ({exc.msg}, line {exc.lineno})"
             ) from None
-        urls: list[str] = []
-        for position, item in enumerate(items):
-            url = item.get("url") if isinstance(item, Mapping) else item
-            if not isinstance(url, str):
-                raise InvalidRequest(f"{name}.{position}: must be a URL string or an object with a string 'url' field")
-            urls.append(url)
-        return urls
+        return urls_of(items, name)  # text that starts with '[' and parses is a list
     lines = stripped.splitlines()
     header = next(csv.reader(lines[:1]), []) if lines else []
     columns = [column.strip().lower() for column in header]

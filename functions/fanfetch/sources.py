@@ -87,17 +87,23 @@ def check_limits(request: FetchRequest, settings: Settings) -> None:
         )
 
 
+def urls_of(items: list[object], name: str) -> list[str]:
+    """The URLs of a list whose items are URL strings or records with a `url` field (a CSV row, a JSON record,
+    as an ItemReader or a job's source list gives them)."""
+    urls: list[str] = []
+    for position, item in enumerate(items):
+        url = item.get("url") if isinstance(item, Mapping) else item
+        if not isinstance(url, str):
+            raise InvalidRequest(f"{name}.{position}: must be a URL string or an object with a string 'url' field")
+        urls.append(url)
+    return urls
+
+
 def _batch_request(event: Mapping[str, Any], settings: Settings) -> FetchRequest:
     items = event.get("Items")
     if not isinstance(items, list):
         raise InvalidRequest("Items: must be a list of URLs or of objects with a 'url' field")
-    urls: list[object] = []
-    for position, item in enumerate(items):
-        # Items from an ItemReader are objects (a CSV row, a JSON record); keep only their URL.
-        url = item.get("url") if isinstance(item, Mapping) else item
-        if not isinstance(url, str):
-            raise InvalidRequest(f"Items.{position}: must be a URL string or an object with a string 'url' field")
-        urls.append(url)
+    urls = urls_of(items, "Items")
     batch_input = event.get("BatchInput") or {}
     if not isinstance(batch_input, Mapping):
         raise InvalidRequest("BatchInput: must be an object")
