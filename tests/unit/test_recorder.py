@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from fanfetch import recorder, store
 from fanfetch.models import FetchRequest
 from fanfetch.settings import Settings
-from moto import mock_aws
 
-BUCKET = "fanfetch-results"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    store.reset_clients()
-    with mock_aws():
-        s3 = boto3.client("s3")
-        s3.create_bucket(Bucket=BUCKET)
-        yield s3
-    store.reset_clients()
+from tests.unit.conftest import BUCKET
 
 
 def payload(*urls: str, ok: bool = True, tls_days: float | None = None) -> dict[str, Any]:

@@ -2,39 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import boto3
 import pytest
 from fanfetch import store
 from fanfetch.errors import SinkError, WriteConflict
-from moto import mock_aws
 
-BUCKET = "fanfetch-results"
-
-
-@pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    store.reset_clients()
-    with mock_aws():
-        boto3.client("s3").create_bucket(Bucket=BUCKET)
-        yield
-    store.reset_clients()
+from tests.unit.conftest import BUCKET
 
 
-def test_read_object_returns_none_for_a_missing_key(aws: None) -> None:
+def test_read_object_returns_none_for_a_missing_key(aws: object) -> None:
     assert store.read_object(BUCKET, "latest.json", 2.0) is None
 
 
-def test_write_then_read_gives_the_bytes_and_etag(aws: None) -> None:
+def test_write_then_read_gives_the_bytes_and_etag(aws: object) -> None:
     etag = store.write_object(BUCKET, "latest.json", b"{}", "application/json", 2.0, if_absent=True)
     stored = store.read_object(BUCKET, "latest.json", 2.0)
     assert stored == store.StoredObject(body=b"{}", etag=etag)
 
 
-def test_conditional_writes_lose_to_a_writer_that_came_first(aws: None) -> None:
+def test_conditional_writes_lose_to_a_writer_that_came_first(aws: object) -> None:
     first = store.write_object(BUCKET, "latest.json", b"1", "application/json", 2.0, if_absent=True)
     with pytest.raises(WriteConflict):
         store.write_object(BUCKET, "latest.json", b"2", "application/json", 2.0, if_absent=True)
@@ -44,14 +30,14 @@ def test_conditional_writes_lose_to_a_writer_that_came_first(aws: None) -> None:
     assert store.read_object(BUCKET, "latest.json", 2.0) == store.StoredObject(b"3", second)
 
 
-def test_a_missing_bucket_is_a_sink_error_naming_it(aws: None) -> None:
+def test_a_missing_bucket_is_a_sink_error_naming_it(aws: object) -> None:
     with pytest.raises(SinkError, match=r"s3://no-such-bucket/latest.json: .*NoSuchBucket"):
         store.read_object("no-such-bucket", "latest.json", 2.0)
     with pytest.raises(SinkError, match="no-such-bucket"):
         store.write_object("no-such-bucket", "runs/a.json", b"{}", "application/json", 2.0)
 
 
-def test_read_text_needs_the_object(aws: None) -> None:
+def test_read_text_needs_the_object(aws: object) -> None:
     store.write_object(BUCKET, "targets/urls.txt", b"https://a.test/\n", "text/plain", 2.0)
     assert store.read_text(f"s3://{BUCKET}/targets/urls.txt", 2.0) == "https://a.test/\n"
     with pytest.raises(SinkError, match="no such object"):
@@ -65,7 +51,7 @@ def test_split_s3_uri_refuses_what_is_not_one() -> None:
             store.split_s3_uri(bad)
 
 
-def test_publish_returns_the_message_id_and_a_refusal_names_the_topic(aws: None) -> None:
+def test_publish_returns_the_message_id_and_a_refusal_names_the_topic(aws: object) -> None:
     topic = boto3.client("sns").create_topic(Name="alerts")["TopicArn"]
     assert store.publish(topic, "subject", "text", 2.0)
     missing = topic.replace("alerts", "gone")
