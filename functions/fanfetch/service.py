@@ -62,12 +62,13 @@ def run(
     """The response to one request, as the invocation's entry point (handler or API route) returns it: fetched,
     recorded (metrics; for monitor runs the stored run, latest.json, status page and alert), fitted to 6 MB."""
     settings = get_settings()
-    budget = fetch_budget(context, settings, started, behind_api, request.options.deadline)
+    whole = fetch_budget(context, settings, started, behind_api, request.options.deadline)
+    sinks_until = time.monotonic() + whole
     # The sinks get their turn before the deadline, but never more than half of it: their reserve is a worst
     # case (every call timing out), and a short `deadline` must still leave time to fetch.
-    budget = max(budget - sink_reserve_seconds(request, settings, scheduled), budget / 2)
+    budget = max(whole - sink_reserve_seconds(request, settings, scheduled), whole / 2)
     payload = run_fetch(request, settings, budget)
-    payload = record_run(request, payload, settings, context.aws_request_id, scheduled)
+    payload = record_run(request, payload, settings, context.aws_request_id, scheduled, sinks_until)
     return fit(payload, STATE_LIMIT_BYTES if request.step_functions else RESPONSE_LIMIT_BYTES, nested=behind_api)
 
 

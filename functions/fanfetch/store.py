@@ -32,17 +32,23 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 
 
 @cache
-def _client(service: str, timeout: float) -> Any:
+def _client(service: str, timeout: float, attempts: int = MAX_ATTEMPTS) -> Any:
     # boto3 costs about 150-500 ms to import: only invocations that use a sink pay for it, once per process.
     import boto3
     from botocore.config import Config
 
     config = Config(
-        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": attempts},  # "max_attempts" would count retries only
         connect_timeout=timeout,
         read_timeout=timeout,
     )
     return boto3.client(service, config=config)  # type: ignore[call-overload]
+
+
+def prepare(service: str, timeout: float) -> None:
+    """Import boto3 and load the service's model now (about a second when cold), so that the time a caller
+    gives its first call is spent on the call."""
+    _client(service, timeout, MAX_ATTEMPTS)
 
 
 def reset_clients() -> None:
@@ -74,11 +80,11 @@ def _aws_errors() -> tuple[type[Exception], ...]:
     return (BotoCoreError, ClientError)
 
 
-def read_object(bucket: str, key: str, timeout: float) -> StoredObject | None:
+def read_object(bucket: str, key: str, timeout: float, attempts: int = MAX_ATTEMPTS) -> StoredObject | None:
     """The object's bytes and ETag, or None when there is no such key (an absent bucket is an error)."""
     sink = f"s3://{bucket}/{key}"
     try:
-        response = _client("s3", timeout).get_object(Bucket=bucket, Key=key)
+        response = _client("s3", timeout, attempts).get_object(Bucket=bucket, Key=key)
         body = response["Body"].read()
     except _aws_errors() as exc:
         if _error_code(exc) in ("NoSuchKey", "404"):
@@ -95,6 +101,7 @@ def write_object(
     timeout: float,
     if_match: str | None = None,
     if_absent: bool = False,
+    attempts: int = MAX_ATTEMPTS,
 ) -> str:
     """Put an object and return its ETag. With `if_match` or `if_absent` the write is conditional,
     and WriteConflict says another writer came first (S3 answers 412, or 409 for a write in flight)."""
@@ -105,7 +112,7 @@ def write_object(
     elif if_absent:
         conditions["IfNoneMatch"] = "*"
     try:
-        response = _client("s3", timeout).put_object(
+        response = _client("s3", timeout, attempts).put_object(
             Bucket=bucket, Key=key, Body=body, ContentType=content_type, **conditions
         )
     except _aws_errors() as exc:
@@ -127,10 +134,10 @@ def read_text(uri: str, timeout: float) -> str:
         raise SinkError(uri, "not UTF-8 text") from None
 
 
-def publish(topic_arn: str, subject: str, message: str, timeout: float) -> str:
+def publish(topic_arn: str, subject: str, message: str, timeout: float, attempts: int = MAX_ATTEMPTS) -> str:
     """Publish one SNS message and return its id."""
     try:
-        response = _client("sns", timeout).publish(TopicArn=topic_arn, Subject=subject, Message=message)
+        response = _client("sns", timeout, attempts).publish(TopicArn=topic_arn, Subject=subject, Message=message)
     except _aws_errors() as exc:
         raise _sink_error(f"SNS topic {topic_arn}", exc) from exc
     return str(response["MessageId"])

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -364,6 +367,63 @@ def test_handler_still_fetches_within_a_short_deadline_when_the_run_is_stored(
     assert response["results"][0]["ok"] is True
     assert response["results"][0]["bytes"] == 3
     assert response["monitor"]["errors"]
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[str]:
+    """A loopback endpoint that accepts connections, reads, and never answers: an S3 that hangs."""
+    server = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        server.close()
+
+
+def test_handler_answers_by_its_deadline_when_the_results_bucket_hangs(
+    threaded_origin: ThreadedOrigin, silent_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a results bucket behind an endpoint that never answers, and sink calls allowed 3 s each
+    from fanfetch import store
+    from fanfetch.settings import get_settings
+
+    monkeypatch.setenv("RESULTS_BUCKET", "fanfetch-results")
+    monkeypatch.setenv("SINK_TIMEOUT_SECONDS", "3")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", silent_endpoint)
+    get_settings.cache_clear()
+    store.reset_clients()
+    event = {"urls": [threaded_origin.url("/bytes/3")], "options": {"deadline": 3, "store": True}}
+
+    # When a stored run is asked for within 3 s
+    before = time.monotonic()
+    try:
+        response = lambda_handler(event, FakeContext())
+    finally:
+        store.reset_clients()
+        get_settings.cache_clear()
+    took = time.monotonic() - before
+
+    # Then it answers by its deadline (not after two tries of each sink call), with the result and the sink named
+    assert took < 3.5
+    assert response["results"][0]["bytes"] == 3
+    (error,) = response["monitor"]["errors"]
+    assert error.startswith("s3://fanfetch-results/latest.json:")
 
 
 @pytest.mark.parametrize("sample", ["api-post.json", "rest-post.json"])

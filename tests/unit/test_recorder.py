@@ -1,12 +1,15 @@
-"""record_run against moto in-process: overlapping runs, what a direct run keeps, and the metrics each run emits."""
+"""record_run against moto in-process: overlapping runs, what a direct run keeps, the metrics each run emits, and
+the time its sink calls may take."""
 
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 from fanfetch import recorder, store
+from fanfetch.errors import SinkError
 from fanfetch.models import FetchRequest
 from fanfetch.settings import Settings
 
@@ -41,8 +44,8 @@ def test_overlapping_runs_both_land_in_latest_json(aws: Any, monkeypatch: pytest
     real_read = store.read_object
     reads: list[str] = []
 
-    def read_then_let_a_finish(bucket: str, key: str, timeout: float) -> store.StoredObject | None:
-        stored = real_read(bucket, key, timeout)
+    def read_then_let_a_finish(bucket: str, key: str, timeout: float, attempts: int) -> store.StoredObject | None:
+        stored = real_read(bucket, key, timeout, attempts)
         reads.append(key)
         if len(reads) == 1:
             monkeypatch.setattr(store, "read_object", real_read)
@@ -125,3 +128,22 @@ def test_an_unreachable_s3_endpoint_keeps_the_results_and_names_the_sink(
     (error,) = response["monitor"]["errors"]
     assert error.startswith(f"s3://{BUCKET}/latest.json:") and "127.0.0.1:9" in error
     assert emf(capsys.readouterr().out)[0]["UrlsDown"] == [0]
+
+
+def test_sink_clock_gives_each_call_its_timeout_and_tries_while_time_is_plenty() -> None:
+    assert recorder.SinkClock(3.0).limit("s3://b/k") == (3.0, store.MAX_ATTEMPTS)
+    plenty = recorder.SinkClock(3.0, until=time.monotonic() + 60)
+    assert plenty.limit("s3://b/k") == (3.0, store.MAX_ATTEMPTS)
+
+
+def test_sink_clock_shortens_a_call_to_one_try_that_ends_by_the_deadline() -> None:
+    # Given 2 s left: one try whose connect and read share them, on a quarter-second grid
+    timeout, attempts = recorder.SinkClock(3.0, until=time.monotonic() + 2.0).limit("s3://b/k")
+    assert attempts == 1
+    assert timeout in (0.75, 1.0)  # 1.0 unless the clock moved between the two readings
+
+
+def test_sink_clock_refuses_a_call_when_no_time_is_left() -> None:
+    clock = recorder.SinkClock(3.0, until=time.monotonic() + 0.3)
+    with pytest.raises(SinkError, match=r"s3://b/k: skipped: no time left before the deadline"):
+        clock.limit("s3://b/k")
