@@ -2,15 +2,17 @@
 
 Reads the chunks back from the job's input, so every URL gets exactly one result line in input order: the
 chunk's own results, its named error when the child failed, or `not_run` when the map stopped first.
-Results are spooled to local disk by chunk, so memory holds one result file at a time, not the whole job.
+Result files are read piece by piece and spooled to local disk by chunk, so memory holds one map item's
+results at a time, not a result file (Step Functions writes up to 5 GB per file) or the whole job.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import tempfile
 from collections import defaultdict, deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from fanfetch import store
@@ -23,6 +25,46 @@ if TYPE_CHECKING:
 
 def _compact(value: object) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def array_items(pieces: Iterable[bytes]) -> Iterator[Any]:
+    """The items of one JSON array (UTF-8) given in pieces, each yielded once it is whole: memory holds one
+    item and one piece, however long the array. ValueError when the text is not one JSON array."""
+    decoder = json.JSONDecoder()
+    utf8 = codecs.getincrementaldecoder("utf-8-sig")()
+    buffer, position, opened = "", 0, False
+    for piece in _then_end(pieces):
+        last = piece is None
+        buffer = buffer[position:] + utf8.decode(piece or b"", final=last)
+        position = 0
+        while True:
+            while position < len(buffer) and buffer[position] in " \t\r\n,":
+                position += 1
+            if position == len(buffer):
+                break
+            if not opened:
+                if buffer[position] != "[":
+                    raise ValueError("not a JSON array")
+                opened, position = True, position + 1
+                continue
+            if buffer[position] == "]":
+                return
+            try:
+                item, end = decoder.raw_decode(buffer, position)
+            except json.JSONDecodeError:
+                if last:
+                    raise
+                break  # the item goes on in the next piece
+            if end == len(buffer) and not last:
+                break  # a number or literal may go on in the next piece: decode it again then
+            yield item
+            position = end
+    raise ValueError("the JSON array is not closed")
+
+
+def _then_end(pieces: Iterable[bytes]) -> Iterator[bytes | None]:
+    yield from pieces
+    yield None
 
 
 def aggregate(job_id: str, bucket: str, map_prefix: str, map_error: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -46,8 +88,7 @@ def aggregate(job_id: str, bucket: str, map_prefix: str, map_error: Mapping[str,
                 key for key in store.list_keys(bucket, f"{map_prefix}/") if key.rsplit("/", 1)[-1] != "manifest.json"
             )
             for key in result_files:
-                records = store.read_json(bucket, key) or []
-                for record in records:
+                for record in array_items(store.iter_object(bucket, key)):
                     outcome = outcome_of(record)
                     queue = positions.get(item_digest(outcome.item))
                     if not queue:

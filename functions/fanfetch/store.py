@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -176,6 +176,15 @@ def read_source(bucket: str, key: str) -> str | None:
 def read_json(bucket: str, key: str) -> Any:
     text = read_source(bucket, key)
     return None if text is None else json.loads(text)
+
+
+def iter_object(bucket: str, key: str, chunk_bytes: int = 1024 * 1024) -> Iterator[bytes]:
+    """An object's bytes in pieces, so that an object of any size is read in bounded memory."""
+    try:
+        body = _jobs_client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+        yield from body.iter_chunks(chunk_bytes)
+    except _aws_errors() as exc:
+        raise _sink_error(f"s3://{bucket}/{key}", exc) from exc
 
 
 def put_bytes(bucket: str, key: str, body: bytes, content_type: str = "application/x-ndjson") -> None:
