@@ -42,6 +42,9 @@ from fanfetch.settings import get_settings
 from fanfetch.sources import LIST_OPTIONS, Source, check_limits, http_body, query_request, validation_details
 
 ROUTES = {"/fetch": "GET, POST", "/jobs": "POST", "/jobs/{id}": "GET", "/openapi": "GET"}
+# Bodies with fewer brackets than this cannot nest deeply enough to break the JSON parser; only others are parsed
+# twice. A request body holds one list and one options object, so an ordinary body has a handful.
+NESTING_CHECK_FROM = 500
 
 
 def _json(description: str, model: type) -> dict[str, Any]:
@@ -84,6 +87,8 @@ def _started() -> float:
 
 @router.post("/fetch", summary="Fetch the URLs in the JSON body", responses=RESPONSES)
 def post_fetch(request: Annotated[FetchRequest, Body()]) -> dict[str, Any]:
+    # `step_functions` shapes a job chunk's answer; behind the API the response limit is the API's.
+    request = request.model_copy(update={"step_functions": False})
     check_limits(request, get_settings())
     return service.run(request, router.lambda_context, _started(), behind_api=True)
 
@@ -219,11 +224,30 @@ def openapi_document() -> dict[str, Any]:
     return document
 
 
+def _route_path(event: Mapping[str, Any], source: Source) -> object:
+    """The path the routes see: a v2 event's rawPath carries its stage unless the stage is `$default`."""
+    if source is Source.API_V1:
+        return event.get("path")
+    path = event.get("rawPath")
+    context = event.get("requestContext")
+    stage = context.get("stage") if isinstance(context, Mapping) else None
+    if isinstance(path, str) and isinstance(stage, str) and stage != "$default" and path.startswith(f"/{stage}/"):
+        return path[len(stage) + 1 :]
+    return path
+
+
+def _check_path(event: Mapping[str, Any], source: Source) -> None:
+    # The resolver matches routes with `$`, which also matches before a final newline: "/fetch\n" would be /fetch.
+    path = _route_path(event, source)
+    if isinstance(path, str) and any(ord(char) < 0x20 or ord(char) == 0x7F for char in path):
+        raise NotFound(f"no such route: {path!r}")
+
+
 def _check_method(event: Mapping[str, Any], source: Source) -> None:
     """405 for a known path asked with another method (API Gateway would route only ours, a local server any)."""
     http = event.get("requestContext", {}).get("http", {}) if source is Source.API_V2 else {}
     method = http.get("method") if isinstance(http, Mapping) else None
-    path = event.get("rawPath") if source is Source.API_V2 else event.get("path")
+    path = _route_path(event, source)
     if source is Source.API_V1:
         method = event.get("httpMethod")
     allowed = (ROUTES.get(path) or ROUTES.get(path.rsplit("/", 1)[0] + "/{id}")) if isinstance(path, str) else None
@@ -245,6 +269,19 @@ def _envelope(event: Mapping[str, Any], source: Source) -> dict[str, Any]:
     return {key: value for key, value in event.items() if key in known}
 
 
+def _check_nesting(body: str) -> None:
+    """Refuse a body nested too deeply for Python's JSON parser, which raises RecursionError (not a decode error
+    that the resolver's validation reports) a few thousand levels down."""
+    if body.count("[") + body.count("{") < NESTING_CHECK_FROM:
+        return
+    try:
+        json.loads(body)
+    except RecursionError:
+        raise InvalidRequest("body: not valid JSON (nested too deeply)") from None
+    except ValueError:
+        return  # not JSON at all: the resolver's validation says so, with the parser's message
+
+
 def _json_typed(headers: object, multi: bool = False) -> dict[str, Any]:
     kept = (
         {k: v for k, v in headers.items() if str(k).lower() != "content-type"} if isinstance(headers, Mapping) else {}
@@ -256,10 +293,12 @@ def _json_typed(headers: object, multi: bool = False) -> dict[str, Any]:
 def handle(event: Mapping[str, Any], context: LambdaContext, source: Source, started: float) -> dict[str, Any]:
     """Answer one API Gateway event. Refusals before routing raise (the handler renders them); refusals inside a
     route are rendered by the exception handlers above. Either way a JSON 4xx, never a 5xx."""
+    _check_path(event, source)
     _check_method(event, source)
     event = _envelope(event, source)
     # Powertools would raise on a bad base64 or non-UTF-8 body; refuse those here with a clear 400.
     body = http_body(event, get_settings())
+    _check_nesting(body)
     # /fetch takes JSON whatever the declared type (curl -d sends a form type): a body that is not JSON
     # is then refused as such, rather than parsed as a form.
     normalized = {**event, "body": body, "isBase64Encoded": False, "headers": _json_typed(event.get("headers"))}

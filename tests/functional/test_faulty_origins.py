@@ -167,3 +167,83 @@ async def test_compression_bombs_keep_the_deadline_and_do_not_hold_other_urls(
     assert [r.error.type if r.error else None for r in response.results] == ["deadline"] * 4 + [None]
     assert response.results[4].bytes == 2
     assert response.results[4].elapsed_ms < 1000
+
+
+async def half_gzip(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    whole = gzip.compress(bytes(range(256)) * 400)
+    body = whole[: len(whole) // 2]  # a well-formed start, then the stream stops
+    writer.write(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+    await writer.drain()
+    writer.close()
+
+
+async def test_a_gzip_body_cut_short_fails_as_protocol_not_as_a_smaller_page(
+    serve: Callable[[Behaviour], Awaitable[str]], loopback_guard: Guard
+) -> None:
+    url = await serve(half_gzip)
+    response = await fetch_all([url], FetchOptions(timeout=2, retries=0), guard=loopback_guard)
+    (result,) = response.results
+    assert not result.ok
+    assert result.error is not None and result.error.type == "protocol"
+    assert "ended before its compressed stream did" in result.error.message
+    assert result.status == 200 and result.wire_bytes and result.wire_bytes > 0
+
+
+async def test_a_gzip_body_cut_by_max_bytes_is_still_ok(
+    serve: Callable[[Behaviour], Awaitable[str]], loopback_guard: Guard
+) -> None:
+    url = await serve(half_gzip)
+    response = await fetch_all([url], FetchOptions(timeout=2, max_bytes=100), guard=loopback_guard)
+    (result,) = response.results
+    assert result.ok and result.truncated and result.bytes == 100
+
+
+async def too_many_with_odd_retry_after(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await _read_request(reader)
+    writer.write("HTTP/1.1 429 Too Many\r\nRetry-After: ²\r\nContent-Length: 0\r\n\r\n".encode())
+    await writer.drain()
+    writer.close()
+
+
+async def test_a_retry_after_of_non_ascii_digits_is_ignored_not_a_crash(
+    serve: Callable[[Behaviour], Awaitable[str]], loopback_guard: Guard
+) -> None:
+    url = await serve(too_many_with_odd_retry_after)
+    response = await fetch_all([url], FetchOptions(timeout=2, retries=1), guard=loopback_guard)
+    (result,) = response.results
+    assert result.error is not None and result.error.type == "http", result.error
+    assert result.status == 429 and result.attempts == 2
+
+
+async def test_kept_alive_connections_the_server_closes_when_idle_do_not_fail_urls(
+    serve: Callable[[Behaviour], Awaitable[str]], loopback_guard: Guard
+) -> None:
+    # Given a server that answers keep-alive and closes each connection 10 ms later, as short idle timeouts do
+    async def answer_then_close_soon(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+        await writer.drain()
+        await asyncio.sleep(0.01)
+        writer.close()
+
+    url = await serve(answer_then_close_soon)
+
+    # When many URLs go through a pool of such connections, with no retries
+    response = await fetch_all(
+        [f"{url}{n}" for n in range(600)], FetchOptions(concurrency=20, per_host=20, retries=0), guard=loopback_guard
+    )
+
+    # Then none fails: a request that met a stale connection was asked again on a fresh one
+    failures = [r.error for r in response.results if r.error is not None]
+    assert failures == []
+    assert all(r.bytes == 2 and r.attempts == 1 for r in response.results)
+
+
+async def test_a_server_that_closes_a_fresh_connection_still_fails_it(
+    serve: Callable[[Behaviour], Awaitable[str]], loopback_guard: Guard
+) -> None:
+    url = await serve(close_at_once)
+    response = await fetch_all([url], FetchOptions(timeout=2, retries=0), guard=loopback_guard)
+    (result,) = response.results
+    assert result.error is not None and result.error.type in ("protocol", "connect")

@@ -312,6 +312,46 @@ def test_handler_answers_405_with_allow_when_method_is_wrong() -> None:
     assert _body(response)["error"]["type"] == "method_not_allowed"
 
 
+def test_handler_answers_405_when_a_named_stage_prefixes_the_path() -> None:
+    event = _api_post({"urls": ["http://a/"]}, rawPath="/prod/fetch")
+    event["requestContext"].update(stage="prod", http={**event["requestContext"]["http"], "method": "DELETE"})
+    response = lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 405
+    assert response["headers"]["Allow"] == "GET, POST"
+
+
+@pytest.mark.parametrize("path", ["/fetch\n", "/fetch\r", "/fetch\x00", "/jobs\n"])
+def test_handler_answers_404_when_the_path_holds_a_control_character(path: str) -> None:
+    response = lambda_handler(_api_post({"urls": ["http://a/"]}, rawPath=path), FakeContext())
+    assert response["statusCode"] == 404
+    assert _body(response)["error"]["type"] == "not_found"
+
+
+@pytest.mark.parametrize("sample", ["api-post.json", "rest-post.json"])
+def test_handler_answers_400_when_the_body_is_nested_too_deeply_for_json(sample: str) -> None:
+    event = load_event(sample)
+    event.update(body="[" * 20_000 + "]" * 20_000, isBase64Encoded=False)
+    response = lambda_handler(event, FakeContext())
+    assert response["statusCode"] == 400
+    assert _body(response)["error"]["message"] == "body: not valid JSON (nested too deeply)"
+
+
+def test_handler_ignores_step_functions_in_a_post_body(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a POST with more URLs than a job chunk may hold, each refused without a connection
+    from fanfetch.settings import get_settings
+
+    monkeypatch.setenv("MAX_URLS", "1000")
+    get_settings.cache_clear()
+    urls = [f"http://bad host/{n}" for n in range(600)]
+    response = lambda_handler(_api_post({"urls": urls, "step_functions": True}), FakeContext())
+    get_settings.cache_clear()
+    # Then the API's limits apply, not a job chunk's
+    assert response["statusCode"] == 200
+    body = _body(response)
+    assert body["summary"]["total"] == 600 and not body["summary"].get("trimmed")
+    assert {r["error"]["type"] for r in body["results"]} == {"invalid_url"}
+
+
 def test_handler_answers_400_naming_the_field_when_api_envelope_is_malformed() -> None:
     event = _api_post({"urls": ["http://a/"]})
     event["requestContext"]["http"]["method"] = 7

@@ -23,6 +23,10 @@ from fanfetch.models import FetchError, FetchOptions, TlsInfo, UrlResult
 
 logger = logging.getLogger(__name__)
 
+# Kept-alive connections a request may find closed by the server before it gets a fresh one. Each try discards the
+# connection it was given, and aiohttp already tries a second one inside each.
+STALE_CONNECTION_TRIES = 4
+
 
 class Attempts:
     """Runs attempts through one session; holds what attempts share: host slots and TLS facts per origin."""
@@ -95,12 +99,7 @@ class Attempts:
             if result.redirects:  # the first hop was checked and spaced before the timeout started
                 self.guard.check_url(url)
                 await self.hosts.space(url)
-            clock.reset(self.loop.time())  # timings describe the final hop
-            token = current_clock.set(clock)
-            try:
-                response = await self.session.request(method, url, allow_redirects=False)
-            finally:
-                current_clock.reset(token)
+            response = await self._request(method, url, clock)
             clock.headers = self.loop.time()
             async with response:
                 status = response.status
@@ -113,6 +112,23 @@ class Attempts:
                     continue
                 await self._record(response, result, method, clock)
                 return
+
+    async def _request(self, method: str, url: URL, clock: Clock) -> ClientResponse:
+        """The response to one hop. A server may close an idle kept-alive connection just as a request goes out on
+        it; GET and HEAD are idempotent, so they are asked again (RFC 9112, 9.3.1) rather than failed. A server
+        that closes a connection opened for the request still fails it."""
+        tries = 1
+        while True:
+            clock.reset(self.loop.time())  # timings describe the final hop
+            token = current_clock.set(clock)
+            try:
+                return await self.session.request(method, url, allow_redirects=False)
+            except aiohttp.ServerDisconnectedError:
+                if clock.conn_start or tries == STALE_CONNECTION_TRIES:  # a connection opened for it was closed
+                    raise
+                tries += 1
+            finally:
+                current_clock.reset(token)
 
     async def _record(self, response: ClientResponse, result: UrlResult, method: str, clock: Clock) -> None:
         record_response(response, result, self.options.ok_status)

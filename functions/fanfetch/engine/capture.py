@@ -31,7 +31,7 @@ def record_response(response: ClientResponse, result: UrlResult, ok_status: Sequ
     content_type = headers.get("Content-Type")
     result.content_type = clip(content_type) if content_type is not None else None
     length = headers.get("Content-Length")
-    result.content_length = int(length) if length and length.isdigit() else None
+    result.content_length = int(length) if length and length.isascii() and length.isdigit() else None
     result.headers = {name: clip(headers[name]) for name in RESULT_HEADERS if name in headers}
     low, high = ok_status
     if not low <= status <= high:

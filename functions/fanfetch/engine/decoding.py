@@ -37,6 +37,11 @@ class Decoder:
         while self._zlib.unconsumed_tail:
             yield self._zlib.decompress(self._zlib.unconsumed_tail, DECODE_CHUNK)
 
+    @property
+    def complete(self) -> bool:
+        """Whether the compressed stream reached its end; zlib does not raise on one that stops early."""
+        return self._zlib.eof
+
 
 def new_decoder(content_encoding: str | None) -> Decoder | None:
     encoding = (content_encoding or "identity").strip().lower()
@@ -84,3 +89,6 @@ async def read_body(response: ClientResponse, result: UrlResult, max_bytes: int 
     result.truncated = truncated
     if digest is not None:
         result.sha256 = digest.hexdigest()
+    if decoder is not None and wire and not truncated and not decoder.complete:
+        # The body ended inside its gzip/deflate stream: what was decoded is not the page.
+        raise zlib.error(f"the {decoder.encoding} body ended before its compressed stream did")
