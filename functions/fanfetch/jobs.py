@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import math
 import re
@@ -22,7 +20,7 @@ from fanfetch.errors import ErrorDetail, InvalidRequest, NotFound, SchemaMismatc
 from fanfetch.models import FetchOptions, FetchRequest
 from fanfetch.observability import logger
 from fanfetch.settings import Settings
-from fanfetch.sources import urls_of, validation_details
+from fanfetch.sources import read_url_list, validation_details
 
 # A Distributed Map item is a child execution's input, which Step Functions caps at 256 KiB.
 CHUNK_INPUT_BYTES = 200 * 1024
@@ -77,28 +75,6 @@ class JobAccepted(BaseModel):
 
 
 # --- URL lists ---------------------------------------------------------------------------------------------------
-
-
-def read_url_list(text: str, name: str = "source") -> list[str]:
-    """URLs from a JSON list (of strings or objects with `url`), CSV with a `url` column, or one per line."""
-    stripped = text.lstrip("\ufeff").strip()
-    if stripped.startswith("["):
-        try:
-            items = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise InvalidRequest(
-                f"{name}: starts with '[' but is not a JSON list ({exc.msg}, line {exc.lineno})"
-            ) from None
-        return urls_of(items, name)  # text that starts with '[' and parses is a list
-    lines = stripped.splitlines()
-    header = next(csv.reader(lines[:1]), []) if lines else []
-    columns = [column.strip().lower() for column in header]
-    if "url" in columns and (len(columns) > 1 or columns == ["url"]):
-        position = columns.index("url")
-        rows = csv.reader(io.StringIO(stripped))
-        next(rows)
-        return [row[position].strip() for row in rows if len(row) > position and row[position].strip()]
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
 
 
 def validate_job(urls: list[str], options: FetchOptions, settings: Settings) -> FetchRequest:

@@ -8,12 +8,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from fanfetch.errors import InvalidRequest
+from fanfetch.sources import read_url_list
+
 LATEST_KEY = "latest.json"
 STATUS_PAGE_KEY = "status.html"
 RUNS_PREFIX = "runs/"
 SCHEMA_VERSION = 1
 # Points of history kept per URL in latest.json, enough for the status page's sparklines.
 HISTORY_POINTS = 48
+# SNS takes messages of up to 256 KiB; an alert for a large outage lists what fits and counts the rest.
+ALERT_MESSAGE_BYTES = 200_000
+ALERT_LINE_CHARS = 400
 
 Change = Literal["new", "unchanged", "changed"]
 State = Literal["up", "down"]
@@ -24,7 +30,57 @@ def iso(moment: datetime) -> str:
 
 
 def parse_iso(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    """A time as `iso` writes it; other ISO 8601 forms (fractions, offsets) are read too. ValueError otherwise."""
+    moment = datetime.fromisoformat(text)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# What an entry of latest.json may hold, field by field. latest.json is a file in a bucket: anyone with access to it,
+# an older or newer version of fanfetch, or a hand edit may have written it, so a field that does not pass is dropped.
+ENTRY_FIELDS: dict[str, Any] = {
+    "state": lambda v: v in ("up", "down"),
+    "ok": lambda v: isinstance(v, bool),
+    "status": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
+    "bytes": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
+    "sha256": lambda v: v is None or isinstance(v, str),
+    "elapsed_ms": lambda v: v is None or _is_number(v),
+    "tls_days_left": lambda v: v is None or _is_number(v),
+    "tls_warned": lambda v: isinstance(v, bool),
+    "error": lambda v: v is None or isinstance(v, str),
+    "last_change": lambda v: isinstance(v, Mapping),
+}
+
+
+def _moment(value: object) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return iso(parse_iso(value))
+    except ValueError:
+        return None
+
+
+def clean_entry(entry: object) -> dict[str, Any] | None:
+    """A previous latest.json entry with only the fields that have the shape this module writes; None if unusable."""
+    if not isinstance(entry, Mapping):
+        return None
+    clean = {name: entry[name] for name, fits in ENTRY_FIELDS.items() if name in entry and fits(entry[name])}
+    for name in ("since", "checked_at"):
+        moment = _moment(entry.get(name))
+        if moment is not None:
+            clean[name] = moment
+    history = entry.get("history")
+    if isinstance(history, list):
+        clean["history"] = [
+            {**point, "ok": bool(point.get("ok")), "ms": point.get("ms") if _is_number(point.get("ms")) else None}
+            for point in history
+            if isinstance(point, Mapping)
+        ]
+    return clean
 
 
 def run_key(started: datetime, request_id: str) -> str:
@@ -35,22 +91,20 @@ def run_key(started: datetime, request_id: str) -> str:
 
 
 def parse_targets(text: str) -> dict[str, Any]:
-    """Targets kept in S3 as a request document: text lines, a JSON list of URLs, or a JSON request.
-
-    Blank lines and lines starting with `#` are skipped in the text form.
-    """
-    stripped = text.strip()
-    if stripped.startswith(("[", "{")):
+    """Targets kept in S3 as a request document: a JSON request, or a URL list as a job's source may be (text
+    lines, a JSON list of URLs or of objects with `url`, CSV with a `url` column). ValueError when unreadable."""
+    stripped = text.lstrip("\ufeff").strip()
+    if stripped.startswith("{"):
         try:
             data = json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise ValueError(f"targets: not valid JSON ({exc})") from None
-        if isinstance(data, list):
-            return {"urls": data}
         if isinstance(data, dict):
             return data
-    urls = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
-    return {"urls": urls}
+    try:
+        return {"urls": read_url_list(stripped, "targets")}
+    except InvalidRequest as exc:
+        raise ValueError(exc.message) from None
 
 
 def _entry_point(result: Mapping[str, Any], at: str) -> dict[str, Any]:
@@ -137,13 +191,16 @@ def compare_run(
     overwrite fresher state.
     """
     now = iso(started)
-    previous_urls: Mapping[str, Any] = (previous or {}).get("urls") or {}
-    urls: dict[str, Any] = {url: dict(entry) for url, entry in previous_urls.items() if isinstance(entry, Mapping)}
+    listed = (previous or {}).get("urls")
+    urls: dict[str, Any] = {}
+    for url, entry in listed.items() if isinstance(listed, Mapping) else ():
+        clean = clean_entry(entry)
+        if clean is not None:
+            urls[str(url)] = clean
     comparison = RunComparison(verdicts=[], latest={})
     for result in results:
         url = str(result.get("url"))
-        before = previous_urls.get(url)
-        before = before if isinstance(before, Mapping) else None
+        before = urls.get(url)
         state: State = "up" if result.get("ok") else "down"
         tls_days = _tls_days(result)
         error = result.get("error")
@@ -164,7 +221,7 @@ def compare_run(
         else:
             verdict.changes = _differences(before, result)
             verdict.change = "changed" if verdict.changes else "unchanged"
-            if before.get("state") == state and isinstance(before.get("since"), str):
+            if before.get("state") == state and "since" in before:
                 verdict.since = before["since"]
                 verdict.seconds_in_state = max(0.0, (started - parse_iso(verdict.since)).total_seconds())
             else:
@@ -181,7 +238,7 @@ def compare_run(
         if verdict.tls_warning:
             comparison.tls_expiring.append(verdict)
 
-        newer = before is not None and isinstance(before.get("checked_at"), str) and before["checked_at"] > now
+        newer = before is not None and before.get("checked_at", "") > now
         if newer:
             continue
         history = list((before or {}).get("history") or [])[-(HISTORY_POINTS - 1) :]
@@ -239,22 +296,34 @@ def alert_message(comparison: RunComparison, run: Mapping[str, Any], tls_warn_da
         parts.append(f"{len(comparison.tls_expiring)} certificate(s) expiring")
     # SNS subjects: ASCII, no line breaks, at most 100 characters.
     subject = f"fanfetch: {', '.join(parts)}"[:100]
-    lines = [f"fanfetch run {run.get('request_id', '')} at {run.get('at', '')}", ""]
-    if down:
-        lines.append("DOWN")
-        lines += [f"  {v.url} - {v.error or 'not ok'}" for v in down]
+    header = [f"fanfetch run {run.get('request_id', '')} at {run.get('at', '')}", ""]
+    footer = [f"Run document: {run['key']}"] if run.get("key") else []
+    sections = [
+        ("DOWN", [f"{v.url} - {v.error or 'not ok'}" for v in down]),
+        ("RECOVERED", [v.url for v in up]),
+        (
+            f"CERTIFICATES EXPIRING WITHIN {tls_warn_days:g} DAYS",
+            [f"{v.url} - {v.tls_days_left:.1f} days left" for v in comparison.tls_expiring if v.tls_days_left],
+        ),
+    ]
+    budget = ALERT_MESSAGE_BYTES - sum(len(line.encode()) + 1 for line in header + footer)
+    lines = list(header)
+    for title, items in sections:
+        if not items:
+            continue
+        lines.append(title)
+        budget -= len(title) + 2
+        for shown, item in enumerate(items):
+            line = "  " + (item if len(item) <= ALERT_LINE_CHARS else item[:ALERT_LINE_CHARS] + "...")
+            # Keep room for the line that counts what is left out.
+            if len(line.encode()) + 1 > budget - 80:
+                lines.append(f"  ... and {len(items) - shown} more (see the run document)")
+                budget -= 80
+                break
+            lines.append(line)
+            budget -= len(line.encode()) + 1
         lines.append("")
-    if up:
-        lines.append("RECOVERED")
-        for verdict in up:
-            lines.append(f"  {verdict.url}")
-        lines.append("")
-    if comparison.tls_expiring:
-        lines.append(f"CERTIFICATES EXPIRING WITHIN {tls_warn_days:g} DAYS")
-        lines += [f"  {v.url} - {v.tls_days_left:.1f} days left" for v in comparison.tls_expiring if v.tls_days_left]
-        lines.append("")
-    if run.get("key"):
-        lines.append(f"Run document: {run['key']}")
+    lines += footer
     return subject, "\n".join(lines).rstrip() + "\n"
 
 

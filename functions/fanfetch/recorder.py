@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,11 +30,12 @@ class SinkClock:
     timeout: float
     until: float | None = None
 
+    def seconds_left(self) -> float:
+        return math.inf if self.until is None else self.until - time.monotonic()
+
     def limit(self, sink: str) -> tuple[float, int]:
         """(seconds per connect and per read, tries) for the next call; SinkError when no call fits any more."""
-        if self.until is None:
-            return self.timeout, store.MAX_ATTEMPTS
-        left = self.until - time.monotonic()
+        left = self.seconds_left()
         # A call's worst case is each try timing out on connect and then on read, plus botocore's backoff (< 1 s).
         if left >= store.MAX_ATTEMPTS * 2 * self.timeout + 1:
             return self.timeout, store.MAX_ATTEMPTS
@@ -99,7 +101,13 @@ def record_run(
     started = finished - timedelta(milliseconds=float(payload["summary"].get("elapsed_ms") or 0))
     store.prepare("s3", settings.SINK_TIMEOUT_SECONDS)
     clock = SinkClock(settings.SINK_TIMEOUT_SECONDS, sinks_until)
-    return _keep(payload, settings, request_id, scheduled, started, clock)
+    try:
+        return _keep(payload, settings, request_id, scheduled, started, clock)
+    except Exception:  # noqa: BLE001 - a bug in keeping the run must not cost the results already fetched
+        logger.exception("keeping the run failed: a bug in fanfetch; the results are still returned")
+        kept = payload.setdefault("monitor", {"stored": {}, "alert": None, "errors": []})
+        kept["errors"].append("keeping the run failed (a bug in fanfetch, logged with its traceback)")
+        return payload
 
 
 def _sink_failed(errors: list[str], sink: str, exc: SinkError) -> None:
@@ -119,13 +127,26 @@ def _read_latest(bucket: str, clock: SinkClock) -> tuple[dict[str, Any] | None, 
     return (document if isinstance(document, dict) else None), stored.etag
 
 
+@dataclass(slots=True)
+class LatestUpdate:
+    comparison: monitor.RunComparison
+    merged: bool  # False when overlapping runs kept changing latest.json until the attempts ran out
+
+
+def _pause_before_merging_again(attempt: int, clock: SinkClock) -> None:
+    # Overlapping runs that all retry at once collide again: a jittered, growing pause spreads them out.
+    pause = random.uniform(0, min(1.0, 0.05 * 2**attempt))
+    if clock.seconds_left() > pause + 1:
+        time.sleep(pause)
+
+
 def _update_latest(
     payload: dict[str, Any], settings: Settings, run: dict[str, Any], started: datetime, clock: SinkClock
-) -> monitor.RunComparison:
+) -> LatestUpdate:
     """Read, compare, write with a condition on what was read; a lost race reads again and merges again."""
     bucket = settings.RESULTS_BUCKET
     latest = f"s3://{bucket}/{monitor.LATEST_KEY}"
-    for _attempt in range(LATEST_WRITE_ATTEMPTS):
+    for attempt in range(1, LATEST_WRITE_ATTEMPTS + 1):
         previous, etag = _read_latest(bucket, clock)
         comparison = monitor.compare_run(payload["results"], previous, started, run, settings.TLS_WARN_DAYS)
         body = json.dumps(comparison.latest, indent=1).encode()
@@ -142,10 +163,33 @@ def _update_latest(
                 attempts=attempts,
             )
         except WriteConflict:
-            logger.info("latest.json changed under this run; merging again", extra={"attempt": _attempt + 1})
+            logger.info("latest.json changed under this run; merging again", extra={"attempt": attempt})
+            if attempt < LATEST_WRITE_ATTEMPTS:
+                _pause_before_merging_again(attempt, clock)
             continue
-        return comparison
-    raise SinkError(latest, f"still changing after {LATEST_WRITE_ATTEMPTS} attempts")
+        return LatestUpdate(comparison, merged=True)
+    return LatestUpdate(comparison, merged=False)
+
+
+def _announce(
+    comparison: monitor.RunComparison, run: dict[str, Any], settings: Settings, clock: SinkClock, errors: list[str]
+) -> dict[str, Any] | None:
+    """Publish the run's alert, if it has one; what was announced, with the message id when SNS took it."""
+    if not (settings.ALERT_TOPIC_ARN and comparison.should_alert):
+        return None
+    subject, message = monitor.alert_message(comparison, run, settings.TLS_WARN_DAYS)
+    alert: dict[str, Any] = {
+        "went_down": [verdict.url for verdict in comparison.alerts if verdict.went_down],
+        "recovered": [verdict.url for verdict in comparison.alerts if verdict.recovered],
+        "tls_expiring": [verdict.url for verdict in comparison.tls_expiring],
+        "message_id": None,
+    }
+    try:
+        timeout, attempts = clock.limit(f"SNS topic {settings.ALERT_TOPIC_ARN}")
+        alert["message_id"] = store.publish(settings.ALERT_TOPIC_ARN, subject, message, timeout, attempts)
+    except SinkError as exc:
+        _sink_failed(errors, "alert topic", exc)
+    return alert
 
 
 def _keep(
@@ -156,46 +200,39 @@ def _keep(
     run = {"request_id": request_id, "at": monitor.iso(started), "key": key, "scheduled": scheduled}
     errors: list[str] = []
     stored: dict[str, str] = {}
-    alert: dict[str, Any] | None = None
-    payload["monitor"] = {"stored": stored, "alert": alert, "errors": errors}
+    payload["monitor"] = {"stored": stored, "alert": None, "errors": errors}
     try:
-        comparison = _update_latest(payload, settings, run, started, clock)
+        update = _update_latest(payload, settings, run, started, clock)
     except SinkError as exc:
         # The bucket is gone or unreachable: one error, and no further calls to it in this run.
         _sink_failed(errors, "results bucket", exc)
         return payload
-    stored["latest"] = f"s3://{bucket}/{monitor.LATEST_KEY}"
+    comparison = update.comparison
     monitor.annotate(payload, comparison)
+    if update.merged:
+        stored["latest"] = f"s3://{bucket}/{monitor.LATEST_KEY}"
+    else:
+        reason = f"still changing after {LATEST_WRITE_ATTEMPTS} attempts; this run's state is not in it"
+        _sink_failed(errors, "results bucket", SinkError(f"s3://{bucket}/{monitor.LATEST_KEY}", reason))
+    # The alert goes first: of what follows, it is what a person is waiting for.
+    payload["monitor"]["alert"] = alert = _announce(comparison, run, settings, clock, errors)
     document = json.dumps(monitor.run_document(payload, run)).encode()
     try:
         timeout, attempts = clock.limit(f"s3://{bucket}/{key}")
         store.write_object(bucket, key, document, "application/json", timeout, attempts=attempts)
         stored["run"] = f"s3://{bucket}/{key}"
-        # Every run that moves latest.json refreshes the page, so the page never lags behind it.
-        from fanfetch import statuspage  # Jinja2 is loaded only when a page is written
+        if update.merged:
+            # Every run that moves latest.json refreshes the page, so the page never lags behind it.
+            from fanfetch import statuspage  # Jinja2 is loaded only when a page is written
 
-        page = statuspage.render(comparison.latest, datetime.now(UTC), settings.TLS_WARN_DAYS)
-        timeout, attempts = clock.limit(f"s3://{bucket}/{monitor.STATUS_PAGE_KEY}")
-        store.write_object(
-            bucket, monitor.STATUS_PAGE_KEY, page.encode(), "text/html; charset=utf-8", timeout, attempts=attempts
-        )
-        stored["status_page"] = f"s3://{bucket}/{monitor.STATUS_PAGE_KEY}"
+            page = statuspage.render(comparison.latest, datetime.now(UTC), settings.TLS_WARN_DAYS)
+            timeout, attempts = clock.limit(f"s3://{bucket}/{monitor.STATUS_PAGE_KEY}")
+            store.write_object(
+                bucket, monitor.STATUS_PAGE_KEY, page.encode(), "text/html; charset=utf-8", timeout, attempts=attempts
+            )
+            stored["status_page"] = f"s3://{bucket}/{monitor.STATUS_PAGE_KEY}"
     except SinkError as exc:
         _sink_failed(errors, "results bucket", exc)
-    if settings.ALERT_TOPIC_ARN and comparison.should_alert:
-        subject, message = monitor.alert_message(comparison, run, settings.TLS_WARN_DAYS)
-        alert = {
-            "went_down": [verdict.url for verdict in comparison.alerts if verdict.went_down],
-            "recovered": [verdict.url for verdict in comparison.alerts if verdict.recovered],
-            "tls_expiring": [verdict.url for verdict in comparison.tls_expiring],
-            "message_id": None,
-        }
-        try:
-            timeout, attempts = clock.limit(f"SNS topic {settings.ALERT_TOPIC_ARN}")
-            alert["message_id"] = store.publish(settings.ALERT_TOPIC_ARN, subject, message, timeout, attempts)
-        except SinkError as exc:
-            _sink_failed(errors, "alert topic", exc)
-        payload["monitor"]["alert"] = alert
     logger.info(
         "run recorded",
         extra={

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from fanfetch.engine import fetch_all
 from fanfetch.engine.capture import clip
+from fanfetch.errors import InvalidRequest
 from fanfetch.guard import Guard
 from fanfetch.models import FetchRequest, Timings, dump_response
 from fanfetch.observability import logger
@@ -48,7 +49,12 @@ def fetch_budget(
 def request_for(event: Mapping[str, Any], source: Source, settings: Settings) -> FetchRequest:
     """The request of a non-API event; a raw schedule takes its targets from TARGETS_S3_URI when that is set."""
     if source is Source.SCHEDULE and settings.TARGETS_S3_URI:
-        return build_request(load_targets(settings), settings)
+        targets = load_targets(settings)  # its own refusals already name the file
+        try:
+            return build_request(targets, settings)
+        except InvalidRequest as exc:  # SchemaMismatch and PayloadTooLarge are refusals of this kind
+            # Name the file: the operator fixes it there, not in the event.
+            raise type(exc)(f"TARGETS_S3_URI {settings.TARGETS_S3_URI}: {exc.message}", exc.details) from None
     return to_request(event, source, settings)
 
 

@@ -129,7 +129,7 @@ def read_text(uri: str, timeout: float) -> str:
     if stored is None:
         raise SinkError(uri, "no such object")
     try:
-        return stored.body.decode()
+        return stored.body.decode("utf-8-sig")  # a byte order mark, as Windows editors write, is not text
     except UnicodeDecodeError:
         raise SinkError(uri, "not UTF-8 text") from None
 

@@ -13,11 +13,10 @@ from fanfetch.jobs import (
     job_status,
     outcome_of,
     plan_chunks,
-    read_url_list,
     results_for,
 )
 from fanfetch.models import FetchOptions, FetchRequest
-from fanfetch.sources import InvalidRequest
+from fanfetch.sources import InvalidRequest, read_url_list
 
 from tests.conftest import load_event
 
@@ -33,6 +32,16 @@ from tests.conftest import load_event
 )
 def test_read_url_list_reads_lines_json_and_csv(text: str) -> None:
     assert read_url_list(text) == ["https://a.test/", "https://b.test/"]
+
+
+def test_read_url_list_refuses_csv_without_a_url_column() -> None:
+    with pytest.raises(InvalidRequest, match=r"source: reads as CSV with columns name, link, but none is named 'url'"):
+        read_url_list("name,link\nA,https://a.test/\nB,https://b.test/\n")
+
+
+def test_read_url_list_keeps_lines_whose_urls_hold_commas() -> None:
+    text = "# hosts, in order\nhttps://a.test/?q=1,2\nhttps://b.test/\n"
+    assert read_url_list(text) == ["https://a.test/?q=1,2", "https://b.test/"]
 
 
 def test_read_url_list_names_the_item_when_json_holds_no_url() -> None:

@@ -149,3 +149,53 @@ def test_alert_message_lists_down_recovered_and_expiring_certificates() -> None:
     assert "DOWN\n  https://a.test/ - status 503" in text
     assert "RECOVERED\n  https://b.test/" in text
     assert "https://c.test/ - 3.2 days left" in text
+
+
+def test_alert_message_of_a_large_outage_fits_sns_and_counts_what_it_leaves_out() -> None:
+    # Given 2,000 long URLs that were up and all go down, and 500 that recover
+    urls = [f"https://a.test/{'x' * 400}/{n}" for n in range(2000)]
+    back = [f"https://b.test/{n}" for n in range(500)]
+    first = compare([result(url) for url in urls] + [result(url, ok=False) for url in back], None).latest
+    comparison = compare(
+        [result(url, ok=False, status=503) for url in urls] + [result(url) for url in back],
+        first,
+        at=T0 + timedelta(minutes=5),
+    )
+
+    # When the alert is written
+    subject, text = monitor.alert_message(comparison, RUN, 14)
+
+    # Then it stays under SNS's 256 KiB, says how many it left out, and still names the run document
+    assert subject == "fanfetch: 2000 down, 500 recovered"
+    assert len(text.encode()) <= monitor.ALERT_MESSAGE_BYTES
+    shown = text.count("https://a.test/")
+    assert 0 < shown < 2000
+    assert f"  ... and {2000 - shown} more (see the run document)" in text
+    assert "RECOVERED" in text and text.rstrip().endswith("Run document: runs/x.json")
+
+
+def test_parse_targets_reads_what_a_job_source_may_be() -> None:
+    expected = {"urls": ["https://a.test/", "https://b.test/"]}
+    assert monitor.parse_targets("\ufeffhttps://a.test/\nhttps://b.test/\n") == expected
+    assert monitor.parse_targets("name,url\nA,https://a.test/\nB,https://b.test/\n") == expected
+    assert monitor.parse_targets('[{"url": "https://a.test/"}, "https://b.test/"]') == expected
+    assert monitor.parse_targets('\ufeff{"urls": ["https://a.test/"]}') == {"urls": ["https://a.test/"]}
+
+
+def test_parse_targets_refuses_csv_without_a_url_column() -> None:
+    with pytest.raises(ValueError, match="targets: reads as CSV with columns name, link, but none is named 'url'"):
+        monitor.parse_targets("name,link\nA,https://a.test/\n")
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"state": "up", "since": "2026-11-26T11:00:00.250Z"},
+        {"state": "up", "since": "2026-11-26T12:00:00+01:00"},
+        {"state": "up", "since": "2026-11-26T11:00:00"},
+    ],
+)
+def test_compare_run_reads_times_other_writers_wrote(entry: dict[str, Any]) -> None:
+    comparison = compare([result()], {"urls": {"https://a.test/": entry}})
+    assert comparison.verdicts[0].since == "2026-11-26T11:00:00Z"
+    assert comparison.verdicts[0].seconds_in_state == pytest.approx(3600, abs=1)

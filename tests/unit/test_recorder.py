@@ -147,3 +147,71 @@ def test_sink_clock_refuses_a_call_when_no_time_is_left() -> None:
     clock = recorder.SinkClock(3.0, until=time.monotonic() + 0.3)
     with pytest.raises(SinkError, match=r"s3://b/k: skipped: no time left before the deadline"):
         clock.limit("s3://b/k")
+
+
+@pytest.mark.parametrize(
+    "latest",
+    [
+        {"urls": {"https://old.test/": {"state": "up", "since": "2026-01-01T00:00:00.5Z"}}},
+        {"urls": {"https://old.test/": {"state": "up", "since": "2026-01-01T00:00:00+00:00"}}},
+        {"urls": [{"url": "https://a.test/"}]},
+        {"urls": "x"},
+        {"urls": {"https://a.test/": {"state": "down", "history": 5, "elapsed_ms": "12", "tls_days_left": "9"}}},
+        {"urls": {"https://a.test/": {"state": "sideways", "last_change": [1], "since": 7, "checked_at": None}}},
+        {"urls": {"https://a.test/": {"history": [5, {"ok": "yes", "ms": "fast"}], "bytes": True}}},
+    ],
+)
+def test_an_odd_latest_json_does_not_stop_the_run(aws: Any, latest: dict[str, Any]) -> None:
+    # Given a latest.json written by someone else, with fields of other shapes
+    aws.put_object(Bucket=BUCKET, Key="latest.json", Body=json.dumps(latest).encode())
+    settings = Settings(RESULTS_BUCKET=BUCKET)
+
+    # When two runs are recorded
+    for run in ("r1", "r2"):
+        response = recorder.record_run(request("https://a.test/"), payload("https://a.test/"), settings, run, True)
+        # Then each keeps its results, latest.json and its page, with no error
+        assert response["monitor"]["errors"] == []
+        assert set(response["monitor"]["stored"]) == {"latest", "run", "status_page"}
+        assert response["results"][0]["state"] == "up"
+    stored = json.loads(aws.get_object(Bucket=BUCKET, Key="latest.json")["Body"].read())
+    assert stored["urls"]["https://a.test/"]["state"] == "up"
+    assert len(stored["urls"]["https://a.test/"]["history"]) >= 2
+
+
+def test_a_bug_while_keeping_the_run_still_returns_the_results(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from fanfetch import monitor
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr(monitor, "compare_run", broken)
+    response = recorder.record_run(
+        request("https://a.test/"), payload("https://a.test/"), Settings(RESULTS_BUCKET=BUCKET), "r", True
+    )
+    assert response["results"][0]["ok"] is True
+    assert response["monitor"]["errors"] == ["keeping the run failed (a bug in fanfetch, logged with its traceback)"]
+
+
+def test_a_run_that_cannot_merge_into_latest_json_still_keeps_its_run_document(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given overlapping runs that change latest.json before every write of this one
+    from fanfetch.errors import WriteConflict
+
+    real_write = store.write_object
+
+    def always_beaten(bucket: str, key: str, *args: Any, **kwargs: Any) -> str:
+        if key == "latest.json":
+            raise WriteConflict(f"s3://{bucket}/{key}")
+        return real_write(bucket, key, *args, **kwargs)
+
+    monkeypatch.setattr(store, "write_object", always_beaten)
+    monkeypatch.setattr(recorder, "_pause_before_merging_again", lambda attempt, clock: None)
+    response = recorder.record_run(
+        request("https://a.test/"), payload("https://a.test/"), Settings(RESULTS_BUCKET=BUCKET), "r", True
+    )
+    # Then the run says so, and its run document is kept; the page, which shows latest.json, is not rewritten
+    (error,) = response["monitor"]["errors"]
+    assert error == f"s3://{BUCKET}/latest.json: still changing after 5 attempts; this run's state is not in it"
+    assert set(response["monitor"]["stored"]) == {"run"}
+    assert response["results"][0]["change"] == "new"

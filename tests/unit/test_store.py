@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pytest
 from fanfetch import store
@@ -42,6 +44,25 @@ def test_read_text_needs_the_object(aws: object) -> None:
     assert store.read_text(f"s3://{BUCKET}/targets/urls.txt", 2.0) == "https://a.test/\n"
     with pytest.raises(SinkError, match="no such object"):
         store.read_text(f"s3://{BUCKET}/targets/none.txt", 2.0)
+
+
+def test_read_text_drops_a_byte_order_mark(aws: object) -> None:
+    store.write_object(BUCKET, "targets/bom.txt", b"\xef\xbb\xbfhttps://a.test/\n", "text/plain", 2.0)
+    assert store.read_text(f"s3://{BUCKET}/targets/bom.txt", 2.0) == "https://a.test/\n"
+
+
+def test_targets_that_break_the_request_model_are_refused_naming_the_file(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fanfetch.errors import InvalidRequest
+    from fanfetch.service import request_for
+    from fanfetch.settings import Settings
+    from fanfetch.sources import Source
+
+    uri = f"s3://{BUCKET}/targets/empty.txt"
+    store.write_object(BUCKET, "targets/empty.txt", b"# nothing yet\n", "text/plain", 2.0)
+    with pytest.raises(InvalidRequest, match=rf"^TARGETS_S3_URI {uri}: urls: List should have at least 1 item"):
+        request_for({}, Source.SCHEDULE, Settings(TARGETS_S3_URI=uri))
 
 
 def test_split_s3_uri_refuses_what_is_not_one() -> None:
