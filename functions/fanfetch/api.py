@@ -22,7 +22,7 @@ from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventMo
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from fanfetch import __version__, jobs, service
+from fanfetch import __version__, jobs, service, store
 from fanfetch.errors import (
     ErrorDetail,
     ErrorResponse,
@@ -85,6 +85,12 @@ def _started() -> float:
     return _invocation_started.get(time.monotonic())
 
 
+def _answer_by() -> float:
+    """When a route must have its answer ready (monotonic): before API Gateway's 29 s and Lambda's time run out."""
+    budget = service.fetch_budget(router.lambda_context, get_settings(), _started(), behind_api=True)
+    return time.monotonic() + budget
+
+
 @router.post("/fetch", summary="Fetch the URLs in the JSON body", responses=RESPONSES)
 def post_fetch(request: Annotated[FetchRequest, Body()]) -> dict[str, Any]:
     # `step_functions` shapes a job chunk's answer; behind the API the response limit is the API's.
@@ -109,7 +115,8 @@ def get_fetch() -> dict[str, Any]:
 # Jobs: lists beyond one invocation (jobs.py); boto3 is imported only when one of these routes runs.
 @router.post("/jobs", summary="Start a job over a URL list of any size", responses=JOB_RESPONSES)
 def post_jobs(request: Annotated[JobRequest, Body()]) -> Response[Any]:
-    accepted = jobs.submit(request, get_settings())
+    with store.calls_until(_answer_by()):
+        accepted = jobs.submit(request, get_settings())
     location = f"/jobs/{accepted['job_id']}"
     body = JobAccepted(job_id=accepted["job_id"], status_url=location, urls=accepted["urls"]).model_dump()
     return Response(202, "application/json", body, headers={"Location": location})
@@ -121,7 +128,8 @@ def post_jobs(request: Annotated[JobRequest, Body()]) -> Response[Any]:
 def get_job(
     job_id: Annotated[str, Path(pattern=JOB_ID_PATTERN, description="The job_id POST /jobs gave")],
 ) -> dict[str, Any]:
-    return jobs.status(job_id, get_settings())
+    with store.calls_until(_answer_by()):
+        return jobs.status(job_id, get_settings())
 
 
 @router.get("/openapi", include_in_schema=False)

@@ -372,9 +372,10 @@ def results_for(outcome: ChunkOutcome | None, item: Mapping[str, Any]) -> tuple[
     return failed_results(urls, error, outcome.cause), "failed", error
 
 
-def _not_configured() -> NotFound:
+def _not_configured(settings: Settings) -> NotFound:
     # Where the stack has no jobs, the routes do not exist: 404, as for any unknown route.
-    return NotFound("jobs are not enabled here (RESULTS_BUCKET and JOBS_STATE_MACHINE_ARN are unset)")
+    unset = [name for name in ("RESULTS_BUCKET", "JOBS_STATE_MACHINE_ARN") if not getattr(settings, name)]
+    return NotFound(f"jobs are not enabled here ({' and '.join(unset)} {'is' if len(unset) == 1 else 'are'} unset)")
 
 
 def _door(given: ModuleType | None) -> Any:
@@ -390,7 +391,7 @@ def submit(request: JobRequest, settings: Settings, store: Any = None) -> dict[s
     """Validate, split, write the chunks to S3 and start the state machine; the job id and where to ask."""
     store = _door(store)
     if not settings.RESULTS_BUCKET or not settings.JOBS_STATE_MACHINE_ARN:
-        raise _not_configured()
+        raise _not_configured(settings)
     if request.source is not None:
         bucket, _, key = request.source.removeprefix("s3://").partition("/")
         if bucket == settings.RESULTS_BUCKET and not key.startswith(UPLOADS_PREFIX):
@@ -411,6 +412,10 @@ def submit(request: JobRequest, settings: Settings, store: Any = None) -> dict[s
             raise InvalidRequest(
                 f"source: fanfetch may not read {request.source}",
                 [ErrorDetail(field="source", message="access denied")],
+            ) from None
+        except UnicodeDecodeError:
+            raise InvalidRequest(
+                f"source: {request.source} is not UTF-8 text", [ErrorDetail(field="source", message="not UTF-8")]
             ) from None
         if text is None:
             raise InvalidRequest(
@@ -435,7 +440,7 @@ def status(job_id: str, settings: Settings, store: Any = None) -> dict[str, Any]
     """GET /jobs/{id}: 404 for an id that names no job."""
     store = _door(store)
     if not settings.JOBS_STATE_MACHINE_ARN:
-        raise _not_configured()
+        raise _not_configured(settings)
     not_found = NotFound(f"no job {job_id!r}")
     if not re.fullmatch(JOB_ID_PATTERN, job_id):
         raise not_found
@@ -446,7 +451,13 @@ def status(job_id: str, settings: Settings, store: Any = None) -> dict[str, Any]
     summary = None
     if execution["status"] in FINISHED:
         bucket = (execution.get("input") or {}).get("bucket") or settings.RESULTS_BUCKET
-        summary = store.read_json(bucket, job_keys(job_id)["summary_key"])
+        try:
+            summary = store.read_json(bucket, job_keys(job_id)["summary_key"])
+        except ValueError:  # not JSON, or not text: the status still answers, without it
+            logger.warning("summary.json is unreadable", extra={"job_id": job_id})
+            summary = None
+        if not (isinstance(summary, dict) and all(isinstance(summary.get(k), int) for k in ("urls", "failed"))):
+            summary = None
     try:
         counts = store.map_run_counts(arn)
     except SinkError as exc:

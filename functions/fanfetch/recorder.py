@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import random
 import time
 from dataclasses import dataclass
@@ -20,30 +19,6 @@ from fanfetch.settings import Settings
 LATEST_WRITE_ATTEMPTS = 5
 # Sink calls a monitor run makes: read latest.json, write it, the run, the page, publish; each bounded by the timeout.
 SINK_CALLS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class SinkClock:
-    """The time a run's sink calls have left: each call is bounded so that the last one ends by `until`
-    (a `time.monotonic()` reading), however slow the sink. None means no bound beyond the call timeout."""
-
-    timeout: float
-    until: float | None = None
-
-    def seconds_left(self) -> float:
-        return math.inf if self.until is None else self.until - time.monotonic()
-
-    def limit(self, sink: str) -> tuple[float, int]:
-        """(seconds per connect and per read, tries) for the next call; SinkError when no call fits any more."""
-        left = self.seconds_left()
-        # A call's worst case is each try timing out on connect and then on read, plus botocore's backoff (< 1 s).
-        if left >= store.MAX_ATTEMPTS * 2 * self.timeout + 1:
-            return self.timeout, store.MAX_ATTEMPTS
-        # Short of that, one try, its two phases sharing what is left; quarter seconds keep the clients few.
-        per_phase = math.floor(min(self.timeout, left / 2) * 4) / 4
-        if per_phase < 0.25:
-            raise SinkError(sink, "skipped: no time left before the deadline")
-        return per_phase, 1
 
 
 def is_monitor_run(request: FetchRequest, scheduled: bool) -> bool:
@@ -100,7 +75,7 @@ def record_run(
     finished = datetime.now(UTC)
     started = finished - timedelta(milliseconds=float(payload["summary"].get("elapsed_ms") or 0))
     store.prepare("s3", settings.SINK_TIMEOUT_SECONDS)
-    clock = SinkClock(settings.SINK_TIMEOUT_SECONDS, sinks_until)
+    clock = store.CallClock(settings.SINK_TIMEOUT_SECONDS, sinks_until)
     try:
         return _keep(payload, settings, request_id, scheduled, started, clock)
     except Exception:  # noqa: BLE001 - a bug in keeping the run must not cost the results already fetched
@@ -115,7 +90,7 @@ def _sink_failed(errors: list[str], sink: str, exc: SinkError) -> None:
     logger.error(f"{sink} failed; the results are still returned", extra={"sink": sink, "reason": str(exc)})
 
 
-def _read_latest(bucket: str, clock: SinkClock) -> tuple[dict[str, Any] | None, str | None]:
+def _read_latest(bucket: str, clock: store.CallClock) -> tuple[dict[str, Any] | None, str | None]:
     stored = store.read_object(bucket, monitor.LATEST_KEY, *clock.limit(f"s3://{bucket}/{monitor.LATEST_KEY}"))
     if stored is None:
         return None, None
@@ -133,7 +108,7 @@ class LatestUpdate:
     merged: bool  # False when overlapping runs kept changing latest.json until the attempts ran out
 
 
-def _pause_before_merging_again(attempt: int, clock: SinkClock) -> None:
+def _pause_before_merging_again(attempt: int, clock: store.CallClock) -> None:
     # Overlapping runs that all retry at once collide again: a jittered, growing pause spreads them out.
     pause = random.uniform(0, min(1.0, 0.05 * 2**attempt))
     if clock.seconds_left() > pause + 1:
@@ -141,7 +116,7 @@ def _pause_before_merging_again(attempt: int, clock: SinkClock) -> None:
 
 
 def _update_latest(
-    payload: dict[str, Any], settings: Settings, run: dict[str, Any], started: datetime, clock: SinkClock
+    payload: dict[str, Any], settings: Settings, run: dict[str, Any], started: datetime, clock: store.CallClock
 ) -> LatestUpdate:
     """Read, compare, write with a condition on what was read; a lost race reads again and merges again."""
     bucket = settings.RESULTS_BUCKET
@@ -172,7 +147,11 @@ def _update_latest(
 
 
 def _announce(
-    comparison: monitor.RunComparison, run: dict[str, Any], settings: Settings, clock: SinkClock, errors: list[str]
+    comparison: monitor.RunComparison,
+    run: dict[str, Any],
+    settings: Settings,
+    clock: store.CallClock,
+    errors: list[str],
 ) -> dict[str, Any] | None:
     """Publish the run's alert, if it has one; what was announced, with the message id when SNS took it."""
     if not (settings.ALERT_TOPIC_ARN and comparison.should_alert):
@@ -193,7 +172,12 @@ def _announce(
 
 
 def _keep(
-    payload: dict[str, Any], settings: Settings, request_id: str, scheduled: bool, started: datetime, clock: SinkClock
+    payload: dict[str, Any],
+    settings: Settings,
+    request_id: str,
+    scheduled: bool,
+    started: datetime,
+    clock: store.CallClock,
 ) -> dict[str, Any]:
     bucket = settings.RESULTS_BUCKET
     key = monitor.run_key(started, request_id)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
+import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -19,6 +23,30 @@ MAX_ATTEMPTS = 2
 class StoredObject:
     body: bytes
     etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class CallClock:
+    """The time a series of AWS calls has left: each call is bounded so that the last one ends by `until`
+    (a `time.monotonic()` reading), however slow AWS is. None means no bound beyond the call timeout."""
+
+    timeout: float
+    until: float | None = None
+
+    def seconds_left(self) -> float:
+        return math.inf if self.until is None else self.until - time.monotonic()
+
+    def limit(self, sink: str) -> tuple[float, int]:
+        """(seconds per connect and per read, tries) for the next call; SinkError when no call fits any more."""
+        left = self.seconds_left()
+        # A call's worst case is each try timing out on connect and then on read, plus botocore's backoff (< 1 s).
+        if left >= MAX_ATTEMPTS * 2 * self.timeout + 1:
+            return self.timeout, MAX_ATTEMPTS
+        # Short of that, one try, its two phases sharing what is left; quarter seconds keep the clients few.
+        per_phase = math.floor(min(self.timeout, left / 2) * 4) / 4
+        if per_phase < 0.25:
+            raise SinkError(sink, "skipped: no time left before the deadline")
+        return per_phase, 1
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -147,12 +175,28 @@ def publish(topic_arn: str, subject: str, message: str, timeout: float, attempts
 
 # Per call; a job's API route has 29 s in all, its aggregation step 15 minutes.
 JOB_CALL_TIMEOUT_SECONDS = 10.0
-MISSING = frozenset({"NoSuchKey", "404", "NotFound", "ExecutionDoesNotExist", "ResourceNotFound"})
+MISSING = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound", "ExecutionDoesNotExist", "ResourceNotFound"})
 PART_BYTES = 16 * 1024 * 1024  # S3 wants at least 5 MiB per part but the last
 
 
-def _jobs_client(service: str) -> Any:
-    return _client(service, JOB_CALL_TIMEOUT_SECONDS)
+# Set by `calls_until` for the job routes, which answer within API Gateway's 29 s; the aggregation step has no bound.
+_job_calls_clock: ContextVar[CallClock | None] = ContextVar("job_calls_clock", default=None)
+
+
+@contextmanager
+def calls_until(until: float) -> Iterator[None]:
+    """Job calls made inside end by `until` (a `time.monotonic()` reading): each gets the time left, if any."""
+    token = _job_calls_clock.set(CallClock(JOB_CALL_TIMEOUT_SECONDS, until))
+    try:
+        yield
+    finally:
+        _job_calls_clock.reset(token)
+
+
+def _jobs_client(service: str, sink: str) -> Any:
+    unbounded = _client(service, JOB_CALL_TIMEOUT_SECONDS, MAX_ATTEMPTS)  # made first: boto3 loads in about a second
+    clock = _job_calls_clock.get()
+    return unbounded if clock is None else _client(service, *clock.limit(sink))
 
 
 def _iso(value: object) -> str | None:
@@ -162,7 +206,7 @@ def _iso(value: object) -> str | None:
 def read_source(bucket: str, key: str) -> str | None:
     """An object as text (UTF-8, BOM tolerated); None when there is no such object, PermissionError when denied."""
     try:
-        body: bytes = _jobs_client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        body: bytes = _jobs_client("s3", f"s3://{bucket}/{key}").get_object(Bucket=bucket, Key=key)["Body"].read()
     except _aws_errors() as exc:
         code = _error_code(exc)
         if code in MISSING:
@@ -170,7 +214,7 @@ def read_source(bucket: str, key: str) -> str | None:
         if code in ("AccessDenied", "403"):
             raise PermissionError(f"s3://{bucket}/{key}") from None
         raise _sink_error(f"s3://{bucket}/{key}", exc) from exc
-    return body.decode("utf-8-sig", errors="replace")
+    return body.decode("utf-8-sig")  # UnicodeDecodeError for what is not text: the caller names the object
 
 
 def read_json(bucket: str, key: str) -> Any:
@@ -181,7 +225,7 @@ def read_json(bucket: str, key: str) -> Any:
 def iter_object(bucket: str, key: str, chunk_bytes: int = 1024 * 1024) -> Iterator[bytes]:
     """An object's bytes in pieces, so that an object of any size is read in bounded memory."""
     try:
-        body = _jobs_client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+        body = _jobs_client("s3", f"s3://{bucket}/{key}").get_object(Bucket=bucket, Key=key)["Body"]
         yield from body.iter_chunks(chunk_bytes)
     except _aws_errors() as exc:
         raise _sink_error(f"s3://{bucket}/{key}", exc) from exc
@@ -189,25 +233,31 @@ def iter_object(bucket: str, key: str, chunk_bytes: int = 1024 * 1024) -> Iterat
 
 def put_bytes(bucket: str, key: str, body: bytes, content_type: str = "application/x-ndjson") -> None:
     try:
-        _jobs_client("s3").put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+        _jobs_client("s3", f"s3://{bucket}/{key}").put_object(
+            Bucket=bucket, Key=key, Body=body, ContentType=content_type
+        )
     except _aws_errors() as exc:
         raise _sink_error(f"s3://{bucket}/{key}", exc) from exc
 
 
 def download(bucket: str, key: str, path: str) -> None:
-    _jobs_client("s3").download_file(bucket, key, path)
+    _jobs_client("s3", f"s3://{bucket}/{key}").download_file(bucket, key, path)
 
 
 def list_keys(bucket: str, prefix: str) -> list[str]:
     keys: list[str] = []
-    for page in _jobs_client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+    for page in (
+        _jobs_client("s3", f"s3://{bucket}/{prefix}")
+        .get_paginator("list_objects_v2")
+        .paginate(Bucket=bucket, Prefix=prefix)
+    ):
         keys.extend(item["Key"] for item in page.get("Contents", []))
     return keys
 
 
 def upload_stream(bucket: str, key: str, pieces: Iterable[bytes], content_type: str = "application/x-ndjson") -> int:
     """Write an object of any size from pieces without holding it in memory; the bytes written."""
-    s3 = _jobs_client("s3")
+    s3 = _jobs_client("s3", f"s3://{bucket}/{key}")
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)["UploadId"]
     parts: list[dict[str, Any]] = []
     buffer = bytearray()
@@ -236,7 +286,7 @@ def upload_stream(bucket: str, key: str, pieces: Iterable[bytes], content_type: 
 
 def start_execution(state_machine_arn: str, name: str, document: dict[str, Any]) -> str:
     try:
-        arn: str = _jobs_client("stepfunctions").start_execution(
+        arn: str = _jobs_client("stepfunctions", f"state machine {state_machine_arn}").start_execution(
             stateMachineArn=state_machine_arn, name=name, input=json.dumps(document)
         )["executionArn"]
     except _aws_errors() as exc:
@@ -247,7 +297,9 @@ def start_execution(state_machine_arn: str, name: str, document: dict[str, Any])
 def describe_execution(execution_arn: str) -> dict[str, Any] | None:
     """status, input (parsed), started_at, stopped_at, error, cause; None when there is no such execution."""
     try:
-        found = _jobs_client("stepfunctions").describe_execution(executionArn=execution_arn)
+        found = _jobs_client("stepfunctions", f"execution {execution_arn}").describe_execution(
+            executionArn=execution_arn
+        )
     except _aws_errors() as exc:
         if _error_code(exc) in MISSING:
             return None
@@ -264,11 +316,12 @@ def describe_execution(execution_arn: str) -> dict[str, Any] | None:
 
 def map_run_counts(execution_arn: str) -> dict[str, int] | None:
     """The item counts of the execution's map run (pending, running, succeeded, failed, ...), once it has one."""
-    sfn = _jobs_client("stepfunctions")
     try:
+        sfn = _jobs_client("stepfunctions", f"map run of {execution_arn}")
         runs = sfn.list_map_runs(executionArn=execution_arn).get("mapRuns", [])
         if not runs:
             return None
+        sfn = _jobs_client("stepfunctions", f"map run of {execution_arn}")
         counts: dict[str, int] = sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"]).get("itemCounts", {})
     except _aws_errors() as exc:
         raise _sink_error(f"map run of {execution_arn}", exc) from exc

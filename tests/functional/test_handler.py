@@ -466,6 +466,37 @@ def test_handler_answers_by_its_deadline_when_the_results_bucket_hangs(
     assert error.startswith("s3://fanfetch-results/latest.json:")
 
 
+@pytest.mark.parametrize(("method", "path"), [("POST", "/jobs"), ("GET", "/jobs/20260101T000000Z-000000000000")])
+def test_job_routes_answer_503_in_time_when_aws_hangs(
+    method: str, path: str, silent_endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given S3 and Step Functions behind an endpoint that never answers, and an API that allows 4 s
+    from fanfetch import store
+    from fanfetch.settings import get_settings
+
+    monkeypatch.setenv("RESULTS_BUCKET", "fanfetch-results")
+    monkeypatch.setenv("JOBS_STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:jobs")
+    monkeypatch.setenv("API_TIMEOUT_SECONDS", "4")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", silent_endpoint)
+    get_settings.cache_clear()
+    store.reset_clients()
+    event = _api_post({"urls": ["https://example.com/"]} if method == "POST" else "", rawPath=path)
+    event["requestContext"]["http"].update(method=method, path=path)
+
+    # When a job route is called
+    before = time.monotonic()
+    try:
+        response = lambda_handler(event, FakeContext())
+    finally:
+        store.reset_clients()
+        get_settings.cache_clear()
+
+    # Then it answers a JSON 503 before the API's limit, not after every call's timeouts
+    assert time.monotonic() - before < 4.5
+    assert response["statusCode"] == 503
+    assert _body(response)["error"]["type"] == "unavailable"
+
+
 @pytest.mark.parametrize("sample", ["api-post.json", "rest-post.json"])
 def test_api_budget_counts_from_the_start_of_the_invocation(
     sample: str, threaded_origin: ThreadedOrigin, monkeypatch: pytest.MonkeyPatch

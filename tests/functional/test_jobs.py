@@ -109,15 +109,52 @@ def test_job_answers_404_when_the_id_names_no_job(job_world: JobWorld) -> None:
         ({"urls": ["https://example.com/"], "source": "s3://bucket/key"}, 422, "body"),
         ({"source": "s3://fanfetch-results/uploads/missing.txt"}, 400, "source"),
         ({"source": "s3://someone-else/list.txt"}, 400, "source"),
+        ({"source": "s3://fanfetch-results/uploads/not-utf8.txt"}, 400, "source"),
+        ({"source": "s3://fanfetch-results/uploads/names.csv"}, 400, "source"),
     ],
 )
 def test_jobs_refuses_like_fetch_when_the_request_is_invalid(
     job_world: JobWorld, payload: dict[str, Any], status: int, field: str
 ) -> None:
+    job_world.s3.put_object(Bucket=BUCKET, Key="uploads/not-utf8.txt", Body=b"https://caf\xe9.example/\n")
+    job_world.s3.put_object(Bucket=BUCKET, Key="uploads/names.csv", Body=b"name,link\nA,https://a.example/\n")
     answered, body = _api("POST", "/jobs", payload)
     assert answered == status, body
     assert body["error"]["type"] == "invalid_request"
     assert body["error"]["details"][0]["field"].startswith(field) or field in body["error"]["message"]
+
+
+def test_jobs_refuses_a_source_in_a_listed_bucket_that_does_not_exist(
+    job_world: JobWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOB_SOURCE_BUCKETS", "no-such-bucket")
+    get_settings.cache_clear()
+    status, body = _api("POST", "/jobs", {"source": "s3://no-such-bucket/list.txt"})
+    assert status == 400, body
+    assert body["error"]["message"] == "source: no object at s3://no-such-bucket/list.txt"
+
+
+@pytest.mark.parametrize("summary", [b"{not json", b"[]", b'{"urls": "many"}', b"\xff\xfe"])
+def test_job_status_answers_without_a_summary_it_cannot_read(
+    job_world: JobWorld, threaded_origin: ThreadedOrigin, summary: bytes
+) -> None:
+    # Given a finished job whose summary.json was overwritten
+    accepted, _ = _run(job_world, {"urls": [threaded_origin.url("/bytes/1")]})
+    job_world.s3.put_object(Bucket=BUCKET, Key=f"jobs/{accepted['job_id']}/summary.json", Body=summary)
+    # When its status is asked for, then it answers, without the summary
+    status, body = _api("GET", accepted["status_url"])
+    assert status == 200, body
+    assert body["status"] == "SUCCEEDED" and body.get("summary") is None
+
+
+def test_jobs_not_enabled_names_the_variable_that_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RESULTS_BUCKET", "fanfetch-results")
+    monkeypatch.delenv("JOBS_STATE_MACHINE_ARN", raising=False)
+    get_settings.cache_clear()
+    status, body = _api("POST", "/jobs", {"urls": ["https://example.com/"]})
+    get_settings.cache_clear()
+    assert status == 404
+    assert body["error"]["message"] == "jobs are not enabled here (JOBS_STATE_MACHINE_ARN is unset)"
 
 
 def test_jobs_refuses_more_urls_than_the_job_limit(job_world: JobWorld, monkeypatch: pytest.MonkeyPatch) -> None:

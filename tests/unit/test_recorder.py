@@ -131,20 +131,20 @@ def test_an_unreachable_s3_endpoint_keeps_the_results_and_names_the_sink(
 
 
 def test_sink_clock_gives_each_call_its_timeout_and_tries_while_time_is_plenty() -> None:
-    assert recorder.SinkClock(3.0).limit("s3://b/k") == (3.0, store.MAX_ATTEMPTS)
-    plenty = recorder.SinkClock(3.0, until=time.monotonic() + 60)
+    assert store.CallClock(3.0).limit("s3://b/k") == (3.0, store.MAX_ATTEMPTS)
+    plenty = store.CallClock(3.0, until=time.monotonic() + 60)
     assert plenty.limit("s3://b/k") == (3.0, store.MAX_ATTEMPTS)
 
 
 def test_sink_clock_shortens_a_call_to_one_try_that_ends_by_the_deadline() -> None:
     # Given 2 s left: one try whose connect and read share them, on a quarter-second grid
-    timeout, attempts = recorder.SinkClock(3.0, until=time.monotonic() + 2.0).limit("s3://b/k")
+    timeout, attempts = store.CallClock(3.0, until=time.monotonic() + 2.0).limit("s3://b/k")
     assert attempts == 1
     assert timeout in (0.75, 1.0)  # 1.0 unless the clock moved between the two readings
 
 
 def test_sink_clock_refuses_a_call_when_no_time_is_left() -> None:
-    clock = recorder.SinkClock(3.0, until=time.monotonic() + 0.3)
+    clock = store.CallClock(3.0, until=time.monotonic() + 0.3)
     with pytest.raises(SinkError, match=r"s3://b/k: skipped: no time left before the deadline"):
         clock.limit("s3://b/k")
 
