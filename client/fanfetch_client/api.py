@@ -123,7 +123,7 @@ class Client:
         self.region = self.session.region_name or "us-east-1"
         self.timeout = timeout
 
-    def call(self, method: str, path: str, payload: object | None = None) -> tuple[int, Any]:
+    def call(self, method: str, path: str, payload: object | None = None) -> tuple[int, dict[str, Any]]:
         url = self.stack.api_url + path
         body = json.dumps(payload).encode() if payload is not None else None
         request = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": "application/json"})
@@ -146,9 +146,12 @@ class Client:
         except (OSError, http.client.HTTPException) as exc:  # the connection broke or timed out during the answer
             raise Unreachable(f"no complete answer from {self.stack.api_url}: {exc or type(exc).__name__}") from None
         try:
-            return status, json.loads(answer or b"null")
+            document = json.loads(answer)
         except ValueError:  # JSONDecodeError, or bytes that are not UTF-8
             raise ApiError(f"HTTP {status} from the API is not JSON: {_shown(answer)}") from None
+        if not isinstance(document, dict):  # every route answers an object: this is not fanfetch's API
+            raise ApiError(f"HTTP {status} from the API is not a JSON object: {_shown(answer)}")
+        return status, document
 
     @staticmethod
     def _refusal(status: int, body: bytes, reason: str) -> str:
@@ -164,7 +167,7 @@ class Client:
 
     def fetch(self, urls: list[str]) -> dict[str, Any]:
         _, body = self.call("POST", "/fetch", {"urls": urls})
-        return dict(body)
+        return body
 
     def submit(self, path: Path, options: dict[str, Any] | None = None) -> dict[str, Any]:
         """Upload the list to the stack's bucket (any size, any format the API reads), then start the job.
@@ -183,8 +186,8 @@ class Client:
             if not payload["urls"]:
                 raise UrlListError(f"{path}: no URLs")
         _, body = self.call("POST", "/jobs", payload)
-        return dict(body)
+        return body
 
     def status(self, job_id: str) -> dict[str, Any]:
         _, body = self.call("GET", f"/jobs/{urllib.parse.quote(job_id, safe='')}")
-        return dict(body)
+        return body

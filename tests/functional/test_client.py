@@ -171,10 +171,20 @@ def test_client_shows_the_start_of_the_body_when_an_error_is_not_json(
 
 
 @pytest.mark.usefixtures("fake_credentials")
-def test_client_says_so_when_a_success_is_not_json(capsys: pytest.CaptureFixture[str]) -> None:
-    with ThreadedOrigin(_gateway(200, "<html>sign in</html>")) as gateway:
+@pytest.mark.parametrize(
+    ("body", "content_type", "problem"),
+    [
+        ("<html>sign in</html>", "text/html", "is not JSON: <html>sign in</html>"),
+        ('["not", "fanfetch"]', "application/json", 'is not a JSON object: ["not", "fanfetch"]'),
+    ],
+    ids=["html", "json-list"],
+)
+def test_client_says_so_when_a_success_is_not_the_apis_json(
+    body: str, content_type: str, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ThreadedOrigin(_gateway(200, body, content_type)) as gateway:
         line = _fails(capsys, "--api-url", f"http://127.0.0.1:{gateway.port}", "fetch", "https://example.com/")
-    assert line == "fanfetch: HTTP 200 from the API is not JSON: <html>sign in</html>"
+    assert line == f"fanfetch: HTTP 200 from the API {problem}"
 
 
 def test_client_reports_the_apis_refusal_on_stderr(
