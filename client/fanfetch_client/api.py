@@ -97,10 +97,11 @@ def read_url_list(path: Path) -> list[str]:
                 raise UrlListError(f"{path}: item {position} is neither a URL string nor an object with a string 'url'")
             listed.append(url)
         return listed
-    first = text.partition("\n")[0]
+    first = text.splitlines()[0] if text else ""
     header = [column.strip().lower() for column in next(csv.reader([first]), [])]
-    # A first line with a scheme is a URL, not a header: a .csv of bare URLs is read as lines, as the API does.
-    if "url" in header or ("://" not in first and (path.suffix.lower() == ".csv" or "," in first)):
+    # A header has no scheme and is no comment: a .csv of bare URLs is read as lines, as the API reads it.
+    looks_like_csv = (path.suffix.lower() == ".csv" or "," in first) and "://" not in first
+    if "url" in header or (looks_like_csv and not first.startswith("#")):
         rows = csv.DictReader(io.StringIO(text))
         column = next((name for name in rows.fieldnames or [] if name.strip().lower() == "url"), None)
         if column is None:

@@ -214,8 +214,8 @@ def test_client_fetches_when_the_api_url_is_given_with_or_without_fetch(
     [
         ("urls.json", '[\n  "{a}",\n  "{b}"\n]\n'),
         ("records.json", '[{{"url": "{a}", "note": "first"}}, {{"url": "{b}"}}]'),
-        ("urls.csv", "name,url\nfirst,{a}\nsecond,{b}\n"),
-        ("urls.txt", "\ufeff# two URLs\n{a}\n\n  {b}  \n"),
+        ("urls.csv", "name,URL\r\nfirst,{a}\r\nsecond,{b}\r\n"),
+        ("urls.txt", "\ufeff# two URLs, one host\r\n{a}\r\n\r\n  {b}  \r\n"),
     ],
     ids=["json-strings", "json-records", "csv", "text-bom-comments"],
 )
