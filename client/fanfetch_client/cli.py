@@ -10,24 +10,31 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
-from fanfetch_client.api import ApiError, Client, Stack, find_stack
+from fanfetch_client.api import Client, FanfetchError, Stack, api_base, find_stack, read_url_list
 
 FINISHED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+# Exit statuses: a URL that failed is an answer (1); a request that could not be made or was refused is not (2).
+ALL_OK, SOME_FAILED, NOT_DONE = 0, 1, 2
+EXIT_STATUS = (
+    "exit status: 0 when every URL was fetched (or the job succeeded), 1 when some URLs failed (or the job did not "
+    "succeed), 2 when the request could not be made or was refused; the reason is one line on stderr"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fanfetch", description=__doc__)
+    parser = argparse.ArgumentParser(prog="fanfetch", description=__doc__, epilog=EXIT_STATUS)
     parser.add_argument("--stack", default="fanfetch", help="CloudFormation stack name (default: fanfetch)")
-    parser.add_argument("--api-url", help="the API's base URL instead of the stack's output")
+    parser.add_argument("--api-url", help="the API's URL (the stack's FetchApiUrl output, or its base) instead")
     parser.add_argument("--region", help="AWS region (default: from the AWS configuration)")
     commands = parser.add_subparsers(dest="command", required=True)
     fetch = commands.add_parser("fetch", help="fetch URLs now (POST /fetch) and print a table")
     fetch.add_argument("urls", nargs="*", metavar="URL")
-    fetch.add_argument("--file", type=Path, help="a file with one URL per line")
+    fetch.add_argument("--file", type=Path, help="a file of URLs: text lines, JSON list or CSV with a url column")
     fetch.add_argument("--json", action="store_true", help="print the API's JSON instead of a table")
     job = commands.add_parser("job", help="jobs of any size (POST /jobs, GET /jobs/ID)")
     job_commands = job.add_subparsers(dest="job_command", required=True)
@@ -41,7 +48,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def results_table(response: dict[str, Any]) -> Table:
-    table = Table("url", "status", "bytes", "ms", "error")
+    # URLs on one host differ at their end: fold them over lines rather than cut them.
+    table = Table(Column("url", overflow="fold"), "status", "bytes", "ms", "error")
     for result in response["results"]:
         error = result.get("error") or {}
         table.add_row(
@@ -96,38 +104,51 @@ def wait(client: Client, job_id: str, console: Console, interval: float) -> dict
             time.sleep(interval)
 
 
+def _client(args: argparse.Namespace) -> Client:
+    stack = Stack(api_url=api_base(args.api_url)) if args.api_url else find_stack(args.stack, args.region)
+    return Client(stack, region=args.region)
+
+
+def run(args: argparse.Namespace, console: Console) -> int:
+    # Local mistakes (a missing file, no URLs) are reported before any call to AWS or the API.
+    if args.command == "fetch":
+        urls = list(args.urls) + (read_url_list(args.file) if args.file else [])
+        if not urls:
+            raise FanfetchError("no URLs: name them, or give a --file that lists some")
+        response = _client(args).fetch(urls)
+        console.print_json(json.dumps(response)) if args.json else console.print(results_table(response))
+        return ALL_OK if response["summary"]["failed"] == 0 else SOME_FAILED
+    if args.job_command == "submit":
+        args.file.stat()
+        client = _client(args)
+        accepted = client.submit(args.file)
+        console.print(f"job {accepted['job_id']} started: {accepted.get('urls', '?')} URLs")
+        if not args.wait:
+            return ALL_OK
+        status = wait(client, accepted["job_id"], console, args.interval)
+        console.print(summary_table(status))
+        return ALL_OK if status["status"] == "SUCCEEDED" else SOME_FAILED
+    status = _client(args).status(args.job_id)
+    console.print(progress_line(status))
+    if status.get("summary"):
+        console.print(summary_table(status))
+    return ALL_OK
+
+
 def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
     args = _parser().parse_args(argv)
-    console = console or Console()
     try:
-        stack = Stack(api_url=args.api_url.rstrip("/")) if args.api_url else find_stack(args.stack, args.region)
-        client = Client(stack, region=args.region)
-        if args.command == "fetch":
-            urls = list(args.urls)
-            if args.file:
-                urls += [line.strip() for line in args.file.read_text().splitlines() if line.strip()]
-            if not urls:
-                console.print("give URLs or --file")
-                return 2
-            response = client.fetch(urls)
-            console.print_json(json.dumps(response)) if args.json else console.print(results_table(response))
-            return 0 if response["summary"]["failed"] == 0 else 1
-        if args.job_command == "submit":
-            accepted = client.submit(args.file)
-            console.print(f"job {accepted['job_id']} started: {accepted.get('urls', '?')} URLs")
-            if not args.wait:
-                return 0
-            status = wait(client, accepted["job_id"], console, args.interval)
-            console.print(summary_table(status))
-            return 0 if status["status"] == "SUCCEEDED" else 1
-        status = client.status(args.job_id)
-        console.print(progress_line(status))
-        if status.get("summary"):
-            console.print(summary_table(status))
-        return 0
-    except ApiError as exc:
-        console.print(f"[red]refused[/red] {exc}")
-        return 2
+        return run(args, console or Console())
+    except FanfetchError as exc:
+        problem = str(exc)
+    except FileNotFoundError as exc:
+        problem = f"no such file: {exc.filename}"
+    except OSError as exc:  # a list file that cannot be read (a directory, no permission), or stdout closed
+        problem = f"{exc.filename}: {exc.strerror}" if exc.filename else str(exc)
+    except (BotoCoreError, ClientError) as exc:  # AWS configuration, e.g. an unknown profile or no region
+        problem = f"AWS: {exc}"
+    print(f"fanfetch: {problem}", file=sys.stderr)
+    return NOT_DONE
 
 
 if __name__ == "__main__":
