@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -41,7 +41,7 @@ def _is_number(value: object) -> bool:
 
 # What an entry of latest.json may hold, field by field. latest.json is a file in a bucket: anyone with access to it,
 # an older or newer version of fanfetch, or a hand edit may have written it, so a field that does not pass is dropped.
-ENTRY_FIELDS: dict[str, Any] = {
+ENTRY_FIELDS: dict[str, Callable[[Any], bool]] = {
     "state": lambda v: v in ("up", "down"),
     "ok": lambda v: isinstance(v, bool),
     "status": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)),
