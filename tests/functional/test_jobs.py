@@ -73,13 +73,13 @@ def test_job_counts_a_refused_chunk_as_a_failed_child_named_invalid_request(
     # Given a job file written by hand whose second chunk the function refuses (a timeout of 0)
     settings = get_settings()
     chunks = [[threaded_origin.url(f"/bytes/{i}")] for i in range(3)]
-    lines = list(jobs.chunk_lines(chunks, FetchOptions(retries=0)))
+    job_id = jobs.new_job_id()
+    lines = list(jobs.chunk_lines(chunks, FetchOptions(retries=0), job_id))
     bad = json.loads(lines[1])
     bad["options"]["timeout"] = 0
     lines[1] = json.dumps(bad).encode() + b"\n"
-    job_id = jobs.new_job_id()
     job_world.s3.put_object(Bucket=BUCKET, Key=jobs.job_keys(job_id)["input_key"], Body=b"".join(lines))
-    document = jobs.execution_input(job_id, BUCKET, 3, 3, settings)
+    document = jobs.execution_input(job_id, BUCKET, 3, 3, settings.JOB_CONCURRENCY, 5.0)
     # When the state machine runs it
     arn = job_world.sfn.start_execution(
         stateMachineArn=job_world.state_machine_arn, name=job_id, input=json.dumps(document)
@@ -170,7 +170,7 @@ def test_job_of_20000_urls_runs_end_to_end(
     job_world: JobWorld, threaded_origin: ThreadedOrigin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # One loopback origin in one thread serves every chunk: a few chunks at a time (the map's MaxConcurrency)
-    monkeypatch.setenv("JOB_MAX_CONCURRENCY", "2")
+    monkeypatch.setenv("JOB_CONCURRENCY", "2")
     get_settings.cache_clear()
     # Given 20,000 URLs, every 1,000th a 404, in chunks of 200 (retries off: a 5 s worst case per URL)
     urls = [
@@ -182,7 +182,7 @@ def test_job_of_20000_urls_runs_end_to_end(
     accepted, status = _run(job_world, {"urls": urls, "options": options})
     # Then every URL has exactly one result, in input order, and the failures are classified
     assert status["status"] == "SUCCEEDED"
-    assert status["progress"]["chunks"]["total"] == 100
+    assert status["progress"]["chunks"]["total"] == 67
     results = job_world.read_lines(f"jobs/{accepted['job_id']}/results.jsonl")
     assert [result["url"] for result in results] == urls
     failed = collections.Counter(result["error"]["type"] for result in results if not result["ok"])
