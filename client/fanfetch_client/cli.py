@@ -74,8 +74,12 @@ def summary_table(status: dict[str, Any]) -> Table:
         table.add_row(f"failed: {kind}", str(count))
     for kind, count in (summary.get("chunk_failures") or {}).items():
         table.add_row(f"chunks failed: {kind}", str(count))
+    # The API names result files only once they exist; a job that did not succeed says why.
     for name, where in (status.get("results") or {}).items():
         table.add_row(name, where)
+    error = status.get("error") or {}
+    if error:
+        table.add_row("error", f"{error.get('type', '')}: {error.get('message', '')}".rstrip(": "))
     return table
 
 
@@ -130,9 +134,10 @@ def run(args: argparse.Namespace, console: Console) -> int:
         return ALL_OK if status["status"] == "SUCCEEDED" else SOME_FAILED
     status = _client(args).status(args.job_id)
     console.print(progress_line(status))
-    if status.get("summary"):
+    if status.get("summary") or status.get("error"):
         console.print(summary_table(status))
-    return ALL_OK
+    # A job still running is no failure yet; one that finished without succeeding is.
+    return SOME_FAILED if status["status"] in FINISHED - {"SUCCEEDED"} else ALL_OK
 
 
 def main(argv: Sequence[str] | None = None, console: Console | None = None) -> int:
