@@ -25,7 +25,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ENDPOINT_URL ?= http://127.0.0.1:9
 export AWS_MAX_ATTEMPTS ?= 1
 
-.PHONY: help dev lint format typecheck validate scan build test check invoke demo monitor-demo chromium serve bench deploy delete clean
+.PHONY: help dev lint format typecheck validate scan build test check invoke demo monitor-demo chromium serve bench cost deploy delete clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -97,6 +97,9 @@ serve: dev ## local API on 127.0.0.1:3000 (POST/GET /fetch as API Gateway v2 eve
 
 bench: build ## fanfetch against the naive loop and a featureless floor, medians: make bench ARGS="--only longtail"
 	$(PY) -m bench.run $(ARGS)
+
+cost: dev ## price a million URLs from the measured chunk (bench/results/chunk.json) into docs/cost.md
+	$(PY) -m bench.cost
 
 deploy: dev ## build for the template's architecture and deploy with samconfig.toml
 	env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY $(BIN)/sam build

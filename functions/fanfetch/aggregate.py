@@ -123,6 +123,8 @@ def aggregate(job_id: str, bucket: str, map_prefix: str, map_error: Mapping[str,
         written = store.upload_stream(bucket, keys["results_key"], ordered(input_path))
     document = summary.as_dict(map_error)
     store.put_bytes(bucket, keys["summary_key"], _compact(document), content_type="application/json")
+    # results.jsonl holds every part now; keeping them would double what the job stores for 30 days.
+    store.delete_keys(bucket, sorted(parts))
     logger.info(
         "job aggregated",
         extra={**{k: document[k] for k in ("job_id", "urls", "ok", "failed")}, "bytes_written": written},

@@ -110,6 +110,8 @@ def test_aggregate_reads_every_result_file_kind_the_map_writes(aws: Any) -> None
     assert summary["chunks"] == {"total": 6, "succeeded": 2, "failed": 2, "not_run": 2}
     assert summary["chunk_failures"] == {"InvalidRequest": 1, "MissingPart": 1}
     assert summary["map_error"] == {"Error": "States.ExceedToleratedFailureThreshold"}
+    # and the parts, merged into results.jsonl, are gone
+    assert "Contents" not in aws.list_objects_v2(Bucket=BUCKET, Prefix=job_keys(JOB)["parts_prefix"])
 
 
 def test_aggregate_keeps_every_part_when_the_result_writer_wrote_nothing(aws: Any) -> None:

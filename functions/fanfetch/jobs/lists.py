@@ -90,6 +90,13 @@ def validate_job(urls: list[str], request: JobRequest, settings: Settings) -> Fe
         raise SchemaMismatch.from_details(validation_details(exc)) from None
 
 
+def chunk_options(options: FetchOptions, settings: Settings) -> FetchOptions:
+    """The options each chunk runs with: the job's, with JOB_CHUNK_CONCURRENCY where they leave concurrency unset."""
+    if "concurrency" in options.model_fields_set:
+        return options
+    return options.model_copy(update={"concurrency": settings.JOB_CHUNK_CONCURRENCY})
+
+
 def source_location(source: str, settings: Settings) -> tuple[str, str]:
     """(bucket, key) of a `source` fanfetch may read; InvalidRequest naming why not otherwise."""
     bucket, _, key = source.removeprefix("s3://").partition("/")
