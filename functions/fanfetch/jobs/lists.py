@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fanfetch.errors import ErrorDetail, InvalidRequest, SchemaMismatch
-from fanfetch.models import FetchOptions, FetchRequest
+from fanfetch.models import WHOLE, FetchOptions, FetchRequest
 from fanfetch.settings import Settings
 from fanfetch.sources import validation_details
 
@@ -50,6 +50,7 @@ class JobRequest(BaseModel):
                 description="Most chunks fetched at once; at most, and by default, JOB_CONCURRENCY (the job "
                 "function's reserved concurrency)",
             ),
+            WHOLE,
         ]
         | None
     ) = None
