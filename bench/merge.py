@@ -29,7 +29,7 @@ def main() -> None:
     for number in range(chunks):
         s3.put_object(Bucket=bucket, Key=part_key(JOB_ID, number), Body=part)
     started = time.perf_counter()
-    merged = aggregate(JOB_ID, bucket, job_keys(JOB_ID)["map_prefix"])
+    merged = aggregate(JOB_ID, bucket)
     wall = time.perf_counter() - started
     print(json.dumps({"wall_s": wall, "urls": merged["urls"]}))
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,8 @@ class Children:
 
     records: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The Lambda time each fetch invocation is given, by its payload: a test can cut some chunks short.
+    seconds: Callable[[dict[str, Any]], float] = lambda payload: 60.0
 
     def add(self, payload: dict[str, Any], output: Any = None, error: dict[str, Any] | None = None) -> None:
         record: dict[str, Any] = {"Input": json.dumps(payload), "Status": "FAILED" if error else "SUCCEEDED"}
@@ -89,7 +91,7 @@ def _invoke_real_handler(children: Children) -> Any:
         name = function_name.rsplit(":", 1)[-1]
         entry = handler.lambda_handler if name == FETCH_FUNCTION else aggregate.lambda_handler
         try:
-            output = entry(payload, FakeContext(60.0))
+            output = entry(payload, FakeContext(children.seconds(payload) if name == FETCH_FUNCTION else 60.0))
         except Exception as exc:
             # What Lambda does with an exception: FunctionError set, errorType is the class name.
             error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
@@ -169,6 +171,7 @@ class JobWorld:
     state_machine_arn: str
     s3: Any
     sfn: Any
+    children: Children
 
     def wait(self, execution_arn: str, timeout: float = 600.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -222,6 +225,6 @@ def job_world(monkeypatch: pytest.MonkeyPatch, open_loopback: None) -> Iterator[
         monkeypatch.setenv("JOB_CHUNK_SECONDS", "30")
         monkeypatch.setenv("MAX_URLS", "5000")
         get_settings.cache_clear()
-        yield JobWorld(arn, s3, sfn)
+        yield JobWorld(arn, s3, sfn, children)
         store.reset_clients()
     get_settings.cache_clear()
