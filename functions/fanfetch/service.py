@@ -80,9 +80,9 @@ def run(
     reserve = PART_WRITE_SECONDS if request.job is not None else sink_reserve_seconds(request, settings, scheduled)
     budget = max(whole - reserve, whole / 2)
     payload = run_fetch(request, settings, budget)
+    payload = record_run(request, payload, settings, context.aws_request_id, scheduled, sinks_until)
     if request.job is not None:
         return keep_part(request.job, payload, settings, sinks_until)
-    payload = record_run(request, payload, settings, context.aws_request_id, scheduled, sinks_until)
     return fit(payload, STATE_LIMIT_BYTES if request.step_functions else RESPONSE_LIMIT_BYTES, nested=behind_api)
 
 
