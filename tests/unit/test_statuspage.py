@@ -54,7 +54,7 @@ def test_render_is_self_contained() -> None:
 
 
 def test_sparkline_has_one_tick_per_run_and_a_point_per_latency() -> None:
-    history = [HistoryPoint(ok=True, ms=10), HistoryPoint(ok=False, ms=None), HistoryPoint(ok=True, ms=30)]
+    history: list[HistoryPoint] = [{"ok": True, "ms": 10}, {"ok": False, "ms": None}, {"ok": True, "ms": 30}]
     line = views.sparkline(history)
     assert len(line.points.split()) == 3
     assert [ok for _, _, ok in line.ticks] == [True, False, True]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 from pydantic import (
     BaseModel,
@@ -12,6 +14,7 @@ from pydantic import (
     Field,
     ModelWrapValidatorHandler,
     ValidationError,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
@@ -45,13 +48,11 @@ def run_key(started: datetime, request_id: str) -> str:
     return f"{RUNS_PREFIX}{moment:%Y/%m/%d/%H%M%S}Z-{safe_id}.json"
 
 
+# latest.json is a file in a bucket: anyone with access to it, an older or newer version of fanfetch, or a hand
+# edit may have written it. Strict types: "12" is not a number and true is not a count. Dumped with
+# `exclude_unset`, a document keeps only the fields it was given that passed.
 class Lenient(BaseModel):
-    """A stored document read field by field: a field that does not pass is dropped, never fatal.
-
-    latest.json is a file in a bucket: anyone with access to it, an older or newer version of fanfetch, or a hand
-    edit may have written it. Strict types: "12" is not a number and true is not a count. Dumped with
-    `exclude_unset`, a document keeps only the fields it was given that passed.
-    """
+    """A stored document read field by field: a field that does not pass is dropped, never fatal."""
 
     model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True)
 
@@ -79,24 +80,37 @@ def _moment(value: object) -> object:
     return iso(parse_iso(value)) if isinstance(value, str) else value
 
 
-class HistoryPoint(Lenient):
+# A plain dict, not a model: a URL keeps up to HISTORY_POINTS of them, and validating thousands of model
+# instances per run would cost seconds where dicts cost milliseconds.
+class HistoryPoint(TypedDict):
     """One run's outcome in a URL's recent history."""
 
-    at: str | None = None
-    ok: bool = False
-    status: int | None = None
-    bytes: int | None = None
-    ms: Number | None = None
+    at: NotRequired[str | None]
+    ok: bool
+    status: NotRequired[int | None]
+    bytes: NotRequired[int | None]
+    ms: Number | None
 
-    @model_validator(mode="before")
-    @classmethod
-    def _always_ok_and_ms(cls, data: Any) -> Any:
-        # Every point says whether it was up and how long it took (null when unknown), as the page draws both.
-        if isinstance(data, Mapping):
-            ms = data.get("ms")
-            number = isinstance(ms, int | float) and not isinstance(ms, bool)
-            return {**data, "ok": bool(data.get("ok")), "ms": ms if number else None}
-        return data
+
+def _whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def clean_point(point: Mapping[str, Any]) -> HistoryPoint:
+    """A stored history point with the fields that have their shape. Every point says whether it was up and how
+    long it took (null when unknown), as the page draws both."""
+    clean: HistoryPoint = {"ok": bool(point.get("ok")), "ms": point["ms"] if _number(point.get("ms")) else None}
+    if isinstance(point.get("at"), str):
+        clean["at"] = point["at"]
+    if "status" in point and (point["status"] is None or _whole(point["status"])):
+        clean["status"] = point["status"]
+    if "bytes" in point and (point["bytes"] is None or _whole(point["bytes"])):
+        clean["bytes"] = point["bytes"]
+    return clean
 
 
 class UrlState(Lenient):
@@ -124,12 +138,16 @@ class UrlState(Lenient):
     def _changes_object(cls, value: object) -> object:
         return dict(value) if isinstance(value, Mapping) else value
 
-    @field_validator("history", mode="before")
+    @field_validator("history", mode="wrap")
     @classmethod
-    def _points_only(cls, value: object) -> object:
-        if not isinstance(value, list):
-            return value
-        return [point for point in value if isinstance(point, Mapping | HistoryPoint)]
+    def _points_only(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        # The points fanfetch wrote pass at once; anything else is cleaned point by point, then validated.
+        try:
+            return handler(value)
+        except ValidationError:
+            if not isinstance(value, list):
+                raise
+            return handler([clean_point(point) for point in value if isinstance(point, Mapping)])
 
 
 class RunInfo(Lenient):
@@ -167,5 +185,9 @@ class LatestDocument(Lenient):
 
 
 def latest_schema() -> dict[str, Any]:
-    """The JSON Schema of latest.json, as committed in docs/latest.schema.json."""
+    """The JSON Schema of latest.json, as committed in docs/latest.schema.json (`make schema` writes it)."""
     return LatestDocument.model_json_schema(by_alias=True, mode="serialization")
+
+
+def latest_schema_text() -> str:
+    return json.dumps(latest_schema(), indent=2) + "\n"

@@ -118,7 +118,8 @@ def next_state(
 ) -> UrlState:
     """The URL's entry in the next latest.json, its history one point longer and at most HISTORY_POINTS long."""
     history = list((before.history if before is not None else None) or [])[-(HISTORY_POINTS - 1) :]
-    history.append(HistoryPoint(at=now, ok=seen.ok, status=seen.status, bytes=seen.bytes, ms=seen.elapsed_ms))
+    point: HistoryPoint = {"at": now, "ok": seen.ok, "status": seen.status, "bytes": seen.bytes, "ms": seen.elapsed_ms}
+    history.append(point)
     return UrlState(
         state=verdict.state,
         since=verdict.since,

@@ -55,14 +55,14 @@ def sparkline(history: Sequence[HistoryPoint]) -> Sparkline:
     if count == 0:
         return Sparkline(points="", ticks=[])
     step = SPARK_WIDTH / max(count, 1)
-    latencies = [float(point.ms) if point.ms is not None else 0.0 for point in history]
+    latencies = [float(point["ms"]) if point["ms"] is not None else 0.0 for point in history]
     top = max(latencies) or 1.0
     line_height = SPARK_HEIGHT - 6  # the bottom 4 px carry the up/down ticks
     coordinates = [
         f"{index * step + step / 2:.1f},{line_height - (value / top) * (line_height - 2) + 1:.1f}"
         for index, value in enumerate(latencies)
     ]
-    ticks = [(index * step + 0.5, max(step - 1, 1.0), point.ok) for index, point in enumerate(history)]
+    ticks = [(index * step + 0.5, max(step - 1, 1.0), point["ok"]) for index, point in enumerate(history)]
     return Sparkline(points=" ".join(coordinates), ticks=ticks)
 
 
@@ -105,7 +105,7 @@ def row(url: str, entry: UrlState, now: datetime) -> Row:
         since=entry.since or "",
         in_state=duration(max(0.0, in_state)),
         error=entry.error,
-        uptime=(100 * sum(point.ok for point in history) / len(history)) if history else None,
+        uptime=(100 * sum(point["ok"] for point in history) / len(history)) if history else None,
         spark=sparkline(history),
         checked_at=entry.checked_at or "",
     )
