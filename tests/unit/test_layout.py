@@ -119,3 +119,48 @@ def test_importing_the_handler_loads_no_boto3_jinja2_cryptography_or_api() -> No
     heavy = ("boto3", "botocore.client", "botocore.session", "jinja2", "cryptography", "fanfetch.api")
     assert breaks(loaded, heavy) == []
     assert breaks(loaded, ("aws_lambda_powertools.event_handler",)) == []
+
+
+# Where settings are read and the wall clock is looked at; everything else takes them as parameters.
+# The engine reads the clock at the moment it observes (a certificate's days left, a Retry-After date), and
+# jobs.py still picks its job id's time itself.
+CLOCK_AND_SETTINGS_READERS = {
+    "handler.py",
+    "api.py",
+    "service.py",
+    "monitoring/runner.py",
+    "engine/tls.py",
+    "engine/retries.py",
+    "jobs.py",
+}
+CLOCK_READS = {("datetime", "now"), ("datetime", "utcnow"), ("datetime", "today"), ("date", "today"), ("time", "time")}
+
+
+def reads_of_clock_or_settings(source: str) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call):
+            continue
+        function = node.func
+        if isinstance(function, ast.Name) and function.id == "get_settings":
+            found.append("get_settings()")
+        elif isinstance(function, ast.Attribute) and isinstance(function.value, ast.Name):
+            if (function.value.id, function.attr) in CLOCK_READS:
+                found.append(f"{function.value.id}.{function.attr}()")
+            elif function.attr == "get_settings":
+                found.append("get_settings()")
+    return found
+
+
+def test_the_clock_check_sees_clock_and_settings_reads() -> None:
+    source = "def f():\n    return datetime.now(UTC), time.time(), settings.get_settings(), get_settings()\n"
+    assert reads_of_clock_or_settings(source) == ["datetime.now()", "time.time()", "get_settings()", "get_settings()"]
+
+
+def test_settings_and_the_clock_are_read_only_by_the_entry_points_service_and_runner() -> None:
+    readers = {
+        path.relative_to(PACKAGE).as_posix()
+        for path in PACKAGE.rglob("*.py")
+        if reads_of_clock_or_settings(path.read_text())
+    }
+    assert readers <= CLOCK_AND_SETTINGS_READERS
