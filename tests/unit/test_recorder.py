@@ -225,3 +225,30 @@ def test_a_run_that_cannot_merge_into_latest_json_still_keeps_its_run_document(
     assert error == f"s3://{BUCKET}/latest.json: still changing after 5 attempts; this run's state is not in it"
     assert set(response["monitor"]["stored"]) == {"run"}
     assert response["results"][0]["change"] == "new"
+
+
+def test_metrics_state_page_and_alert_all_show_the_judges_verdict(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a judge that calls every URL down, whatever was fetched
+    import boto3
+    from fanfetch.monitoring import judge
+
+    monkeypatch.setattr(judge, "health", lambda seen: "down")
+    topic = boto3.client("sns").create_topic(Name="alerts")["TopicArn"]
+    settings = Settings(RESULTS_BUCKET=BUCKET, ALERT_TOPIC_ARN=topic, URL_METRICS=True)
+
+    # When a run of a URL that answered 200 is recorded
+    response = record_run(request("https://a.test/"), payload("https://a.test/"), settings, "r", True)
+
+    # Then the metrics, the response, latest.json, the page and the alert all say down
+    documents = emf(capsys.readouterr().out)
+    assert documents[0]["UrlsDown"] == [1] and documents[0]["UrlsFailed"] == [0]
+    assert [d["UrlUp"] for d in documents if "url" in d] == [[0]]
+    assert response["results"][0]["ok"] is True and response["results"][0]["state"] == "down"
+    latest = json.loads(aws.get_object(Bucket=BUCKET, Key="latest.json")["Body"].read())
+    assert latest["urls"]["https://a.test/"]["state"] == "down"
+    page = aws.get_object(Bucket=BUCKET, Key="status.html")["Body"].read().decode()
+    assert 'data-state="down"' in page and 'data-state="up"' not in page
+    assert response["monitor"]["alert"]["went_down"] == ["https://a.test/"]
+    assert response["monitor"]["alert"]["message_id"]
