@@ -11,7 +11,6 @@ from fanfetch.models import FetchError, FetchResponse, FetchSummary, TlsInfo, Ur
 from fanfetch.monitoring import judge, runner, state, transitions
 from fanfetch.monitoring.alerts.channels import sns
 from fanfetch.monitoring.alerts.message import alert_message
-from fanfetch.monitoring.observation import observe
 from fanfetch.monitoring.state import LatestDocument, RunInfo
 from fanfetch.monitoring.targets import parse_targets
 
@@ -29,11 +28,10 @@ def result(
 def compare(
     results: list[UrlResult], previous: LatestDocument | dict[str, Any] | None, at: datetime = T0, warn: float = 14
 ) -> transitions.RunComparison:
-    seen = [observe(r) for r in results]
     if isinstance(previous, dict):
         previous = LatestDocument.read(previous)
     run = RUN.model_copy(update={"at": state.iso(at)})
-    return transitions.compare_run(seen, [judge.health(o) for o in seen], previous, at, run, warn)
+    return transitions.compare_run(judge.judge_all(results), previous, at, run, warn)
 
 
 def alert(comparison: transitions.RunComparison) -> tuple[str, str]:

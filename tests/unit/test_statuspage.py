@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 from fanfetch.models import FetchError, UrlResult
 from fanfetch.monitoring import judge, transitions, views
-from fanfetch.monitoring.observation import observe
 from fanfetch.monitoring.render import page
 from fanfetch.monitoring.state import HistoryPoint, LatestDocument, RunInfo, iso, parse_iso
 
@@ -17,8 +16,7 @@ HOSTILE = "http://a.test/<script>document.title='owned'</script>"
 def _compare(
     results: list[UrlResult], previous: LatestDocument | None, at: datetime, run: RunInfo
 ) -> transitions.RunComparison:
-    seen = [observe(r) for r in results]
-    return transitions.compare_run(seen, [judge.health(o) for o in seen], previous, at, run, 14)
+    return transitions.compare_run(judge.judge_all(results), previous, at, run, 14)
 
 
 def _latest() -> LatestDocument:

@@ -18,12 +18,10 @@ from fanfetch.models import FetchRequest, FetchResponse, dump_response
 from fanfetch.monitoring import judge, transitions
 from fanfetch.monitoring.alerts.channels.sns import SnsChannel
 from fanfetch.monitoring.alerts.message import alert_message
-from fanfetch.monitoring.observation import Observation, observe
 from fanfetch.monitoring.state import (
     LATEST_KEY,
     SCHEMA_VERSION,
     STATUS_PAGE_KEY,
-    Health,
     LatestDocument,
     RunInfo,
     iso,
@@ -51,19 +49,6 @@ def sink_reserve_seconds(request: FetchRequest, settings: Settings, scheduled: b
     return min(SINK_CALLS * settings.SINK_TIMEOUT_SECONDS, 15.0)
 
 
-@dataclass(frozen=True, slots=True)
-class Judged:
-    """A monitor run's observations and their health, judged once for the metrics, the state and the alert."""
-
-    observations: list[Observation]
-    healths: list[Health]
-
-
-def judge_all(response: FetchResponse) -> Judged:
-    observations = [observe(result) for result in response.results]
-    return Judged(observations, [judge.health(seen) for seen in observations])
-
-
 def record_run(
     request: FetchRequest,
     response: FetchResponse,
@@ -78,15 +63,12 @@ def record_run(
     sink is logged and reported in `monitor.errors`; the results are returned whatever the sinks do, and by
     `sinks_until` (monotonic)."""
     monitored = is_monitor_run(request, scheduled)
-    judged = judge_all(response) if monitored else None
+    verdicts = judge.judge_all(response.results) if monitored else None
     emit_run_metrics(
-        response,
-        settings.AWS_LAMBDA_FUNCTION_NAME,
-        healths=judged.healths if judged is not None else None,
-        per_url=monitored and settings.URL_METRICS,
+        response, settings.AWS_LAMBDA_FUNCTION_NAME, verdicts=verdicts, per_url=monitored and settings.URL_METRICS
     )
     payload = dump_response(response)  # the one place the results become dicts
-    if judged is None:
+    if verdicts is None:
         return payload
     if not settings.RESULTS_BUCKET:
         if request.options.store:
@@ -100,7 +82,7 @@ def record_run(
     store.prepare("s3", settings.SINK_TIMEOUT_SECONDS)
     try:
         clock = store.CallClock(settings.SINK_TIMEOUT_SECONDS, sinks_until)
-        return _keep(payload, judged, settings, request_id, scheduled, started, now, clock)
+        return _keep(payload, verdicts, settings, request_id, scheduled, started, now, clock)
     except Exception:  # noqa: BLE001 - a bug in keeping the run must not cost the results already fetched
         logger.exception("keeping the run failed: a bug in fanfetch; the results are still returned")
         kept = payload.setdefault("monitor", {"stored": {}, "alert": None, "errors": []})
@@ -163,16 +145,14 @@ def _pause_before_merging_again(attempt: int, clock: store.CallClock) -> None:
 
 
 def _update_latest(
-    judged: Judged, settings: Settings, run: RunInfo, started: datetime, clock: store.CallClock
+    verdicts: list[judge.Verdict], settings: Settings, run: RunInfo, started: datetime, clock: store.CallClock
 ) -> LatestUpdate:
     """Read, compare, write with a condition on what was read; a lost race reads again and merges again."""
     bucket = settings.RESULTS_BUCKET
     latest = f"s3://{bucket}/{LATEST_KEY}"
     for attempt in range(1, LATEST_WRITE_ATTEMPTS + 1):
         previous, etag = _read_latest(bucket, clock)
-        comparison = transitions.compare_run(
-            judged.observations, judged.healths, previous, started, run, settings.TLS_WARN_DAYS
-        )
+        comparison = transitions.compare_run(verdicts, previous, started, run, settings.TLS_WARN_DAYS)
         body = json.dumps(comparison.latest.dump(), indent=1).encode()
         timeout, attempts = clock.limit(latest)
         try:
@@ -218,7 +198,7 @@ def _announce(
 
 def _keep(
     payload: dict[str, Any],
-    judged: Judged,
+    verdicts: list[judge.Verdict],
     settings: Settings,
     request_id: str,
     scheduled: bool,
@@ -233,7 +213,7 @@ def _keep(
     stored: dict[str, str] = {}
     payload["monitor"] = {"stored": stored, "alert": None, "errors": errors}
     try:
-        update = _update_latest(judged, settings, run, started, clock)
+        update = _update_latest(verdicts, settings, run, started, clock)
     except SinkError as exc:
         # The bucket is gone or unreachable: one error, and no further calls to it in this run.
         _sink_failed(errors, "results bucket", exc)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from fanfetch.monitoring.judge import Verdict
 from fanfetch.monitoring.observation import Observation
 from fanfetch.monitoring.state import (
     HISTORY_POINTS,
@@ -138,14 +139,13 @@ def next_state(
 
 
 def compare_run(
-    observations: Sequence[Observation],
-    healths: Sequence[Health],
+    verdicts: Sequence[Verdict],
     previous: LatestDocument | None,
     started: datetime,
     run: RunInfo,
     tls_warn_days: float,
 ) -> RunComparison:
-    """Compare each observation with its entry in the previous latest.json and build the next one.
+    """Compare each judged observation with its entry in the previous latest.json and build the next one.
 
     Entries of URLs this run did not check are kept. An entry written by a newer run (an overlapping
     invocation that finished first) is kept too: this run's verdict is still reported, but it does not
@@ -154,9 +154,10 @@ def compare_run(
     now = iso(started)
     urls = dict(previous.urls) if previous is not None else {}
     comparison = RunComparison(verdicts=[], latest=LatestDocument())
-    for seen, health in zip(observations, healths, strict=True):
+    for judged in verdicts:
+        seen = judged.seen
         before = urls.get(seen.url)
-        verdict = transition(before, seen, health, started, tls_warn_days)
+        verdict = transition(before, seen, judged.health, started, tls_warn_days)
         comparison.verdicts.append(verdict)
         comparison.went_down += verdict.went_down
         comparison.recovered += verdict.recovered
