@@ -64,8 +64,7 @@ def _emit_url_metrics(verdict: Verdict, function_name: str) -> None:
     seen = verdict.seen
     url_metrics.add_dimension(name="url", value=seen.url[:DIMENSION_VALUE_LIMIT])
     url_metrics.add_metric(name="UrlUp", unit=MetricUnit.Count, value=1 if verdict.health == "up" else 0)
-    if seen.elapsed_ms is not None:
-        url_metrics.add_metric(name="FetchLatency", unit=MetricUnit.Milliseconds, value=seen.elapsed_ms)
+    url_metrics.add_metric(name="FetchLatency", unit=MetricUnit.Milliseconds, value=seen.elapsed_ms)
     if seen.bytes is not None:
         url_metrics.add_metric(name="BytesFetched", unit=MetricUnit.Bytes, value=seen.bytes)
     if seen.tls_days_left is not None:

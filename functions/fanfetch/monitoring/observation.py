@@ -14,7 +14,7 @@ class Observation:
     status: int | None
     bytes: int | None
     sha256: str | None
-    elapsed_ms: float | None
+    elapsed_ms: float
     tls_days_left: float | None
     error: str | None
 

@@ -1,7 +1,4 @@
-"""After a fetch: metrics, then for monitor runs the verdicts, latest.json, the run document, page and alert.
-
-The one part of monitoring that does I/O: it loads, judges, compares, merge-writes and delivers.
-"""
+"""Monitoring's one part with I/O: after a fetch, the metrics; for monitor runs latest.json, the run, page, alert."""
 
 from __future__ import annotations
 
