@@ -139,14 +139,16 @@ def _result_writer(children: Children) -> Any:
 
 
 def _map_runs_before_start() -> Any:
-    """moto reads list_map_runs from the execution's worker, which its thread sets only once the execution has
-    started; asked in between, it raises AttributeError where AWS answers an empty list. Only this copy is adapted."""
+    """moto reads list_map_runs from the execution's worker and its environment, which its thread sets only once the
+    execution has started; asked in between, it raises AttributeError where AWS answers an empty list. Only this copy
+    is adapted."""
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     original = StepFunctionsParserBackend.list_map_runs
 
     def list_map_runs(self: Any, execution_arn: str) -> dict[str, Any]:
-        if self.describe_execution(execution_arn=execution_arn).exec_worker is None:
+        worker = self.describe_execution(execution_arn=execution_arn).exec_worker
+        if worker is None or worker.env is None:
             return {"mapRuns": []}
         result: dict[str, Any] = original(self, execution_arn)
         return result
