@@ -234,7 +234,7 @@ def test_metrics_state_page_and_alert_all_show_the_judges_verdict(
     import boto3
     from fanfetch.monitoring import judge
 
-    monkeypatch.setattr(judge, "health", lambda seen: "down")
+    monkeypatch.setattr(judge, "judge", lambda seen, expect=None: judge.Verdict(seen, "down", "judged down"))
     topic = boto3.client("sns").create_topic(Name="alerts")["TopicArn"]
     settings = Settings(RESULTS_BUCKET=BUCKET, ALERT_TOPIC_ARN=topic, URL_METRICS=True)
 

@@ -54,14 +54,14 @@ def test_read_text_drops_a_byte_order_mark(aws: object) -> None:
 def test_targets_that_break_the_request_model_are_refused_naming_the_file(
     aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fanfetch.errors import InvalidRequest
+    from fanfetch.monitoring.targets import MonitorsInvalid
     from fanfetch.service import request_for
     from fanfetch.settings import Settings
     from fanfetch.sources import Source
 
     uri = f"s3://{BUCKET}/targets/empty.txt"
     store.write_object(BUCKET, "targets/empty.txt", b"# nothing yet\n", "text/plain", 2.0)
-    with pytest.raises(InvalidRequest, match=rf"^TARGETS_S3_URI {uri}: urls: List should have at least 1 item"):
+    with pytest.raises(MonitorsInvalid, match=rf"^TARGETS_S3_URI {uri}: urls: List should have at least 1 item"):
         request_for({}, Source.SCHEDULE, Settings(TARGETS_S3_URI=uri))
 
 

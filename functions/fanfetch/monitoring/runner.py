@@ -14,17 +14,21 @@ from fanfetch.errors import SinkError, WriteConflict
 from fanfetch.models import FetchRequest, FetchResponse, dump_response
 from fanfetch.monitoring import judge, transitions
 from fanfetch.monitoring.alerts.channels.sns import SnsChannel
-from fanfetch.monitoring.alerts.message import alert_message
+from fanfetch.monitoring.alerts.message import Message, News, render
+from fanfetch.monitoring.maintenance import active_window
 from fanfetch.monitoring.state import (
     LATEST_KEY,
     SCHEMA_VERSION,
     STATUS_PAGE_KEY,
+    ConfigError,
     LatestDocument,
+    PendingDelivery,
     RunInfo,
     iso,
     run_key,
 )
-from fanfetch.monitoring.transitions import RunComparison
+from fanfetch.monitoring.targets import TOPIC_CHANNEL, Plan
+from fanfetch.monitoring.transitions import Rule, RunComparison
 from fanfetch.observability import emit_run_metrics, logger
 from fanfetch.settings import Settings
 
@@ -54,15 +58,27 @@ def record_run(
     scheduled: bool,
     now: datetime,
     sinks_until: float | None = None,
+    plan: Plan | None = None,
 ) -> dict[str, Any]:
     """The one step after a fetch, with `now` the time it finished. Returns the response as JSON-ready dicts, for
     monitor runs with change and state per URL and a `monitor` object saying where the run was stored. A failing
     sink is logged and reported in `monitor.errors`; the results are returned whatever the sinks do, and by
     `sinks_until` (monotonic)."""
     monitored = is_monitor_run(request, scheduled)
-    verdicts = judge.judge_all(response.results) if monitored else None
+    verdicts = rules = None
+    if monitored:
+        if plan is not None:
+            monitors = plan.config.monitors
+            verdicts = judge.judge_all(response.results, [m.expect for m in monitors], [m.name for m in monitors])
+        else:
+            verdicts = judge.judge_all(response.results)
+        rules = rules_for(plan, now)
     emit_run_metrics(
-        response, settings.AWS_LAMBDA_FUNCTION_NAME, verdicts=verdicts, per_url=monitored and settings.URL_METRICS
+        response,
+        settings.AWS_LAMBDA_FUNCTION_NAME,
+        verdicts=verdicts,
+        per_url=monitored and settings.URL_METRICS,
+        maintenance=[rule.maintenance is not None for rule in rules] if rules is not None else None,
     )
     payload = dump_response(response)  # the one place the results become dicts
     if verdicts is None:
@@ -79,12 +95,31 @@ def record_run(
     store.prepare("s3", settings.SINK_TIMEOUT_SECONDS)
     try:
         clock = store.CallClock(settings.SINK_TIMEOUT_SECONDS, sinks_until)
-        return _keep(payload, verdicts, settings, request_id, scheduled, started, now, clock)
+        return _keep(payload, verdicts, rules, plan, settings, request_id, scheduled, started, now, clock)
     except Exception:  # noqa: BLE001 - a bug in keeping the run must not cost the results already fetched
         logger.exception("keeping the run failed: a bug in fanfetch; the results are still returned")
         kept = payload.setdefault("monitor", {"stored": {}, "alert": None, "errors": []})
         kept["errors"].append("keeping the run failed (a bug in fanfetch, logged with its traceback)")
         return payload
+
+
+def rules_for(plan: Plan | None, now: datetime) -> list[Rule] | None:
+    """Each target's rule this run, maintenance included; None (every verdict counts at once) without a plan."""
+    if plan is None:
+        return None
+    windows = plan.config.maintenance
+    return [
+        Rule(
+            failures_before_down=m.failures_before_down,
+            successes_before_up=m.successes_before_up,
+            remind_every_s=m.remind_every_s,
+            maintenance=active_window(windows, m.name, now),
+            url=m.url,
+            group=m.group,
+            notify=m.notify,
+        )
+        for m in plan.config.monitors
+    ]
 
 
 def annotate(payload: dict[str, Any], comparison: RunComparison) -> dict[str, Any]:
@@ -95,9 +130,17 @@ def annotate(payload: dict[str, Any], comparison: RunComparison) -> dict[str, An
         result["state"] = verdict.state
         result["state_since"] = verdict.since
         result["state_seconds"] = round(verdict.seconds_in_state, 3)
+        result["name"] = verdict.name
+        result["seen"] = verdict.seen
+        result["reason"] = verdict.reason or None
+        result["pending"] = verdict.pending
+        result["event"] = verdict.event
+        result["maintenance"] = verdict.maintenance
     payload["summary"]["went_down"] = comparison.went_down
     payload["summary"]["recovered"] = comparison.recovered
     payload["summary"]["changed"] = comparison.changed
+    payload["summary"]["down"] = comparison.down
+    payload["summary"]["degraded"] = comparison.degraded
     return payload
 
 
@@ -141,15 +184,34 @@ def _pause_before_merging_again(attempt: int, clock: store.CallClock) -> None:
         time.sleep(pause)
 
 
+def settle_config_error(latest: LatestDocument, error: str | None, now: str) -> bool:
+    """Record the file's problem in `latest`; True when it is news (not the problem already announced)."""
+    before = latest.config_error
+    if error is None:
+        latest.config_error = None
+        return False
+    if before is not None and before.message == error:
+        return False
+    latest.config_error = ConfigError(message=error, since=now, using="last good configuration")
+    return True
+
+
 def _update_latest(
-    verdicts: list[judge.Verdict], settings: Settings, run: RunInfo, started: datetime, clock: store.CallClock
+    verdicts: list[judge.Verdict],
+    rules: list[Rule] | None,
+    config_error: str | None,
+    settings: Settings,
+    run: RunInfo,
+    started: datetime,
+    clock: store.CallClock,
 ) -> LatestUpdate:
     """Read, compare, write with a condition on what was read; a lost race reads again and merges again."""
     bucket = settings.RESULTS_BUCKET
     latest = f"s3://{bucket}/{LATEST_KEY}"
     for attempt in range(1, LATEST_WRITE_ATTEMPTS + 1):
         previous, etag = _read_latest(bucket, clock)
-        comparison = transitions.compare_run(verdicts, previous, started, run, settings.TLS_WARN_DAYS)
+        comparison = transitions.compare_run(verdicts, previous, started, run, settings.TLS_WARN_DAYS, rules)
+        comparison.config_news = settle_config_error(comparison.latest, config_error, iso(started))
         body = json.dumps(comparison.latest.dump(), indent=1).encode()
         timeout, attempts = clock.limit(latest)
         try:
@@ -172,30 +234,149 @@ def _update_latest(
     return LatestUpdate(comparison, merged=False)
 
 
-def _announce(
-    comparison: RunComparison, run: RunInfo, settings: Settings, clock: store.CallClock, errors: list[str]
-) -> dict[str, Any] | None:
-    """Send the run's alert, if it has one; what was announced, with the message id when the channel took it."""
-    if not (settings.ALERT_TOPIC_ARN and comparison.should_alert):
-        return None
-    channel = SnsChannel(settings.ALERT_TOPIC_ARN, clock)
-    message = alert_message(comparison, run, settings.TLS_WARN_DAYS, channel.limits)
-    alert: dict[str, Any] = {
-        "went_down": [verdict.url for verdict in comparison.alerts if verdict.went_down],
-        "recovered": [verdict.url for verdict in comparison.alerts if verdict.recovered],
-        "tls_expiring": [verdict.url for verdict in comparison.tls_expiring],
-        "message_id": None,
-    }
+def channel_news(comparison: RunComparison, channel: str, config_news: str | None) -> News:
+    """What one channel is told: the events and certificates of the targets routed to it, and a new
+    configuration problem (every channel hears of that)."""
+    return News(
+        events=[v for v in comparison.alerts if channel in (v.notify or (TOPIC_CHANNEL,))],
+        tls_expiring=[
+            v for v in comparison.tls_expiring if channel in (v.notify or (TOPIC_CHANNEL,)) and v.maintenance is None
+        ],
+        config_error=config_news,
+    )
+
+
+def _channel(name: str, plan: Plan | None, settings: Settings, clock: store.CallClock) -> SnsChannel | None:
+    """The channel a name stands for; None when it cannot be used here (logged)."""
+    kind = plan.config.channels.get(name) if plan is not None else None
+    if plan is None or (kind is not None and kind.type == "sns"):
+        return SnsChannel(settings.ALERT_TOPIC_ARN, clock) if settings.ALERT_TOPIC_ARN else None
+    return None
+
+
+def _channel_type(name: str, plan: Plan | None) -> str:
+    kind = plan.config.channels.get(name) if plan is not None else None
+    return kind.type if kind is not None else "sns"
+
+
+def _configured(name: str, plan: Plan | None, settings: Settings) -> bool:
+    """Whether a channel can be sent to at all: the stack's topic only when ALERT_TOPIC_ARN is set."""
+    kind = plan.config.channels.get(name) if plan is not None else None
+    if kind is None or kind.type == "sns":
+        return bool(settings.ALERT_TOPIC_ARN)
+    return True
+
+
+def _deliver(
+    name: str,
+    message: Message,
+    plan: Plan | None,
+    settings: Settings,
+    clock: store.CallClock,
+) -> tuple[str | None, str | None]:
+    """(message id, None) when the channel took it, (None, error) when it did not."""
+    channel = _channel(name, plan, settings, clock)
+    if channel is None:
+        return None, f"channel {name}: not available in this stack"
     try:
-        alert["message_id"] = channel.send(message).message_id
+        return channel.send(message).message_id, None
     except SinkError as exc:
-        _sink_failed(errors, "alert topic", exc)
-    return alert
+        return None, f"channel {name}: {exc}"
+
+
+def _announce(
+    comparison: RunComparison,
+    plan: Plan | None,
+    run: RunInfo,
+    document: str,
+    settings: Settings,
+    clock: store.CallClock,
+    errors: list[str],
+    now: str,
+) -> tuple[dict[str, Any] | None, list[PendingDelivery]]:
+    """Send each channel its news, after the deliveries earlier runs left pending; what was announced, and what
+    is pending now."""
+    pending: list[PendingDelivery] = []
+    for earlier in comparison.latest.pending or []:
+        message = Message(earlier.subject, earlier.text, tuple(earlier.events), earlier.run or None)
+        _, error = _deliver(earlier.channel, message, plan, settings, clock)
+        if error is not None:
+            errors.append(f"pending alert still not delivered: {error}")
+            pending.append(earlier.model_copy(update={"tries": earlier.tries + 1, "error": error}))
+    config_news = plan.config_error if plan is not None and comparison.config_news else None
+    names = list(plan.config.channels) if plan is not None else [TOPIC_CHANNEL]
+    alert: dict[str, Any] = {
+        "went_down": [v.name for v in comparison.alerts if v.went_down],
+        "recovered": [v.name for v in comparison.alerts if v.recovered],
+        "degraded": [v.name for v in comparison.alerts if v.event == "degraded"],
+        "reminded": [v.name for v in comparison.alerts if v.event == "reminder"],
+        "tls_expiring": [v.name for v in comparison.tls_expiring if v.maintenance is None],
+        "config_error": config_news,
+        "message_id": None,
+        "channels": {},
+    }
+    for name in names:
+        news = channel_news(comparison, name, config_news)
+        if not news or not _configured(name, plan, settings):
+            continue
+        message = render(news, run, settings.TLS_WARN_DAYS, SnsChannel.limits, document)
+        message_id, error = _deliver(name, message, plan, settings, clock)
+        alert["channels"][name] = message_id
+        if error is not None:
+            sink = "alert topic" if _channel_type(name, plan) == "sns" else f"channel {name}"
+            logger.error("alert not delivered; kept for the next run", extra={"sink": sink, "reason": error})
+            errors.append(f"alert not delivered, kept for the next run: {error}")
+            pending.append(
+                PendingDelivery(
+                    channel=name,
+                    subject=message.subject,
+                    text=message.text,
+                    events=list(message.events),
+                    run=message.run or {},
+                    first_at=now,
+                    error=error,
+                )
+            )
+        elif alert["message_id"] is None:
+            alert["message_id"] = message_id
+    if not alert["channels"]:
+        return None, pending
+    return alert, pending
+
+
+def _keep_pending(bucket: str, pending: list[PendingDelivery], clock: store.CallClock, errors: list[str]) -> None:
+    """Write what is still pending into latest.json, merged with what other runs wrote since."""
+    for _ in range(LATEST_WRITE_ATTEMPTS):
+        stored = store.read_object(bucket, LATEST_KEY, *clock.limit(f"s3://{bucket}/{LATEST_KEY}"))
+        if stored is None:
+            return
+        try:
+            latest = LatestDocument.read(json.loads(stored.body))
+        except ValueError:
+            return
+        latest.pending = pending or None
+        timeout, attempts = clock.limit(f"s3://{bucket}/{LATEST_KEY}")
+        try:
+            store.write_object(
+                bucket,
+                LATEST_KEY,
+                json.dumps(latest.dump(), indent=1).encode(),
+                "application/json",
+                timeout,
+                if_match=stored.etag,
+                attempts=attempts,
+            )
+            return
+        except WriteConflict:
+            continue
+    errors.append("pending alerts could not be written to latest.json")
 
 
 def _keep(
     payload: dict[str, Any],
     verdicts: list[judge.Verdict],
+    rules: list[Rule] | None,
+    plan: Plan | None,
     settings: Settings,
     request_id: str,
     scheduled: bool,
@@ -210,7 +391,8 @@ def _keep(
     stored: dict[str, str] = {}
     payload["monitor"] = {"stored": stored, "alert": None, "errors": errors}
     try:
-        update = _update_latest(verdicts, settings, run, started, clock)
+        config_error = plan.config_error if plan is not None else None
+        update = _update_latest(verdicts, rules, config_error, settings, run, started, clock)
     except SinkError as exc:
         # The bucket is gone or unreachable: one error, and no further calls to it in this run.
         _sink_failed(errors, "results bucket", exc)
@@ -223,7 +405,18 @@ def _keep(
         reason = f"still changing after {LATEST_WRITE_ATTEMPTS} attempts; this run's state is not in it"
         _sink_failed(errors, "results bucket", SinkError(f"s3://{bucket}/{LATEST_KEY}", reason))
     # The alert goes first: of what follows, it is what a person is waiting for.
-    payload["monitor"]["alert"] = alert = _announce(comparison, run, settings, clock, errors)
+    if plan is not None and plan.config_error:
+        payload["monitor"]["config_error"] = plan.config_error
+        errors.append(f"targets file invalid, the last good configuration was used: {plan.config_error}")
+    before_pending = list(comparison.latest.pending or [])
+    alert, pending = _announce(comparison, plan, run, f"s3://{bucket}/{key}", settings, clock, errors, iso(now))
+    payload["monitor"]["alert"] = alert
+    payload["monitor"]["pending"] = len(pending)
+    if update.merged and pending != before_pending:
+        try:
+            _keep_pending(bucket, pending, clock, errors)
+        except SinkError as exc:
+            _sink_failed(errors, "results bucket", exc)
     document = json.dumps(run_document(payload, run)).encode()
     try:
         timeout, attempts = clock.limit(f"s3://{bucket}/{key}")
@@ -250,6 +443,7 @@ def _keep(
             "recovered": comparison.recovered,
             "changed": comparison.changed,
             "alerted": bool(alert and alert["message_id"]),
+            "pending": len(pending),
         },
     )
     return payload
