@@ -47,8 +47,9 @@ format: dev ## apply ruff formatting and fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-schema: dev ## write docs/latest.schema.json from the latest.json models (a test checks it is current)
+schema: dev ## write docs/latest.schema.json and docs/monitors.schema.json from the models (tests check they are current)
 	PYTHONPATH=functions $(PY) -c 'import sys; from fanfetch.monitoring.state import latest_schema_text; sys.stdout.write(latest_schema_text())' > docs/latest.schema.json
+	PYTHONPATH=functions $(PY) -c 'import sys; from fanfetch.monitoring.config import monitors_schema_text; sys.stdout.write(monitors_schema_text())' > docs/monitors.schema.json
 
 typecheck: dev ## mypy, strict on functions/
 	$(BIN)/mypy
