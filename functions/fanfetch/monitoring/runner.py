@@ -11,9 +11,13 @@ from typing import Any
 
 from fanfetch import store
 from fanfetch.errors import SinkError, WriteConflict
+from fanfetch.guard import Guard
 from fanfetch.models import FetchRequest, FetchResponse, dump_response
 from fanfetch.monitoring import judge, transitions
+from fanfetch.monitoring.alerts.channels import slack, sns, webhook
+from fanfetch.monitoring.alerts.channels.slack import SlackChannel
 from fanfetch.monitoring.alerts.channels.sns import SnsChannel
+from fanfetch.monitoring.alerts.channels.webhook import WebhookChannel
 from fanfetch.monitoring.alerts.message import Message, News, render
 from fanfetch.monitoring.maintenance import active_window
 from fanfetch.monitoring.state import (
@@ -32,6 +36,7 @@ from fanfetch.monitoring.transitions import Rule, RunComparison
 from fanfetch.observability import emit_run_metrics, logger
 from fanfetch.settings import Settings
 
+LIMITS = {"sns": sns.LIMITS, "slack": slack.LIMITS, "webhook": webhook.LIMITS}
 # Attempts at the read-compare-write of latest.json before giving up to overlapping runs.
 LATEST_WRITE_ATTEMPTS = 5
 # Sink calls a monitor run makes: read latest.json, write it, the run, the page, publish; each bounded by the timeout.
@@ -246,12 +251,26 @@ def channel_news(comparison: RunComparison, channel: str, config_news: str | Non
     )
 
 
-def _channel(name: str, plan: Plan | None, settings: Settings, clock: store.CallClock) -> SnsChannel | None:
-    """The channel a name stands for; None when it cannot be used here (logged)."""
+Channel = SnsChannel | SlackChannel | WebhookChannel
+
+
+def _parameter(name: str, settings: Settings, clock: store.CallClock) -> str:
+    timeout, attempts = clock.limit(f"SSM parameter {name}")
+    return store.read_parameter(name, timeout, attempts)
+
+
+def _channel(name: str, plan: Plan | None, settings: Settings, clock: store.CallClock) -> Channel:
+    """The channel a name stands for, its URL and secret read from SSM; SinkError when they cannot be read."""
     kind = plan.config.channels.get(name) if plan is not None else None
-    if plan is None or (kind is not None and kind.type == "sns"):
-        return SnsChannel(settings.ALERT_TOPIC_ARN, clock) if settings.ALERT_TOPIC_ARN else None
-    return None
+    if kind is None or kind.type == "sns":
+        return SnsChannel(settings.ALERT_TOPIC_ARN, clock)
+    guard = Guard(settings.ALLOWED_NETWORKS, settings.ALLOWED_PORTS)
+    timeout = min(settings.SINK_TIMEOUT_SECONDS, max(0.1, clock.seconds_left()))
+    if kind.type == "slack":
+        return SlackChannel(_parameter(kind.url_ssm, settings, clock), guard, timeout)
+    url = kind.url if kind.url is not None else _parameter(kind.url_ssm or "", settings, clock)
+    secret = _parameter(kind.secret_ssm, settings, clock) if kind.secret_ssm is not None else None
+    return WebhookChannel(url, secret, guard, timeout)
 
 
 def _channel_type(name: str, plan: Plan | None) -> str:
@@ -275,11 +294,8 @@ def _deliver(
     clock: store.CallClock,
 ) -> tuple[str | None, str | None]:
     """(message id, None) when the channel took it, (None, error) when it did not."""
-    channel = _channel(name, plan, settings, clock)
-    if channel is None:
-        return None, f"channel {name}: not available in this stack"
     try:
-        return channel.send(message).message_id, None
+        return _channel(name, plan, settings, clock).send(message).message_id, None
     except SinkError as exc:
         return None, f"channel {name}: {exc}"
 
@@ -319,7 +335,7 @@ def _announce(
         news = channel_news(comparison, name, config_news)
         if not news or not _configured(name, plan, settings):
             continue
-        message = render(news, run, settings.TLS_WARN_DAYS, SnsChannel.limits, document)
+        message = render(news, run, settings.TLS_WARN_DAYS, LIMITS[_channel_type(name, plan)], document)
         message_id, error = _deliver(name, message, plan, settings, clock)
         alert["channels"][name] = message_id
         if error is not None:

@@ -84,6 +84,14 @@ def configuration(text: str, settings: Settings) -> MonitorConfig:
     config = resolve(validate_document(document), default_channels=(TOPIC_CHANNEL,))
     if len(config.monitors) > settings.MAX_URLS:
         raise ConfigInvalid([f"targets: {len(config.monitors)} targets, more than MAX_URLS ({settings.MAX_URLS})"])
+    outside = [
+        f"channels.{name}.{field}: {value!r} is not under SSM_PREFIX {settings.SSM_PREFIX!r}"
+        for name, channel in config.channels.items()
+        for field in ("url_ssm", "secret_ssm")
+        if isinstance(value := getattr(channel, field, None), str) and not value.startswith(settings.SSM_PREFIX)
+    ]
+    if outside:
+        raise ConfigInvalid(outside)  # the function's role could not read them
     if TOPIC_CHANNEL not in config.channels:
         config = MonitorConfig(
             config.monitors, {**config.channels, TOPIC_CHANNEL: SnsChannel(type="sns")}, config.maintenance

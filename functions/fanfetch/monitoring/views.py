@@ -38,6 +38,11 @@ class Row:
     uptime: float | None
     spark: Sparkline
     checked_at: str
+    name: str = ""
+    group: str | None = None
+    # What the page says beside the state: a pending change, a maintenance window.
+    note: str | None = None
+    maintenance: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +53,10 @@ class PageView:
     updated_at: str
     tls_warn_days: float
     run: RunInfo = field(default_factory=RunInfo)
+    degraded: int = 0
+    maintenance: int = 0
+    # A banner: the targets file is invalid and the last good configuration is in use.
+    config_error: str | None = None
 
 
 def sparkline(history: Sequence[HistoryPoint]) -> Sparkline:
@@ -88,15 +97,21 @@ def size(value: object) -> str:
     return f"{value / (1024 * 1024):.1f} MB"
 
 
-def row(url: str, entry: UrlState, now: datetime) -> Row:
+def row(key: str, entry: UrlState, now: datetime) -> Row:
     in_state = (now - parse_iso(entry.since)).total_seconds() if entry.since is not None else 0.0
     delta = (entry.last_change or {}).get("bytes")
     history = entry.history or []
+    url = entry.url or key
+    state: Health = entry.state if entry.state in ("up", "degraded") else "down"
     return Row(
+        name=key,
+        group=entry.group,
+        note=entry.pending,
+        maintenance=entry.maintenance,
         url=url,
         # A link only for web addresses: escaping alone would not stop a javascript: URL.
         href=url if url.startswith(("http://", "https://")) else None,
-        state="up" if entry.state == "up" else "down",
+        state=state,
         status=entry.status,
         size=size(entry.bytes),
         delta=delta if isinstance(delta, int) and not isinstance(delta, bool) else None,
@@ -104,7 +119,7 @@ def row(url: str, entry: UrlState, now: datetime) -> Row:
         tls_days=entry.tls_days_left,
         since=entry.since or "",
         in_state=duration(max(0.0, in_state)),
-        error=entry.error,
+        error=entry.reason if entry.reason is not None else entry.error,
         uptime=(100 * sum(point["ok"] for point in history) / len(history)) if history else None,
         spark=sparkline(history),
         checked_at=entry.checked_at or "",
@@ -112,13 +127,18 @@ def row(url: str, entry: UrlState, now: datetime) -> Row:
 
 
 def page_view(latest: LatestDocument, now: datetime, tls_warn_days: float) -> PageView:
-    """The page's values for a latest.json document: down URLs first, then by URL."""
-    rows = sorted((row(url, entry, now) for url, entry in latest.urls.items()), key=lambda r: (r.state == "up", r.url))
+    """The page's values for a latest.json document: down targets first, then degraded, then by name."""
+    order = {"down": 0, "degraded": 1, "up": 2}
+    rows = sorted((row(key, entry, now) for key, entry in latest.urls.items()), key=lambda r: (order[r.state], r.name))
     down = sum(r.state == "down" for r in rows)
+    degraded = sum(r.state == "degraded" for r in rows)
     return PageView(
         rows=rows,
         down=down,
-        up=len(rows) - down,
+        degraded=degraded,
+        maintenance=sum(r.maintenance is not None for r in rows),
+        config_error=latest.config_error.message if latest.config_error is not None else None,
+        up=len(rows) - down - degraded,
         updated_at=latest.updated_at or "",
         tls_warn_days=tls_warn_days,
         run=latest.run or RunInfo(),
