@@ -331,8 +331,12 @@ def _announce(
         "message_id": None,
         "channels": {},
     }
+    topic_told = False
     for name in names:
-        news = channel_news(comparison, name, config_news)
+        # Every sns channel is the one stack topic: the configuration problem is published to it once.
+        is_topic = _channel_type(name, plan) == "sns"
+        news = channel_news(comparison, name, None if is_topic and topic_told else config_news)
+        topic_told = topic_told or (is_topic and bool(news.config_error))
         if not news or not _configured(name, plan, settings):
             continue
         message = render(news, run, settings.TLS_WARN_DAYS, LIMITS[_channel_type(name, plan)], document)

@@ -92,7 +92,7 @@ def configuration(text: str, settings: Settings) -> MonitorConfig:
     ]
     if outside:
         raise ConfigInvalid(outside)  # the function's role could not read them
-    if TOPIC_CHANNEL not in config.channels:
+    if TOPIC_CHANNEL not in config.channels and any(TOPIC_CHANNEL in m.notify for m in config.monitors):
         config = MonitorConfig(
             config.monitors, {**config.channels, TOPIC_CHANNEL: SnsChannel(type="sns")}, config.maintenance
         )
