@@ -50,6 +50,7 @@ format: dev ## apply ruff formatting and fixes
 schema: dev ## write docs/latest.schema.json and docs/monitors.schema.json from the models (tests check they are current)
 	PYTHONPATH=functions $(PY) -c 'import sys; from fanfetch.monitoring.state import latest_schema_text; sys.stdout.write(latest_schema_text())' > docs/latest.schema.json
 	PYTHONPATH=functions $(PY) -c 'import sys; from fanfetch.monitoring.config import monitors_schema_text; sys.stdout.write(monitors_schema_text())' > docs/monitors.schema.json
+	cp docs/monitors.schema.json client/fanfetch_client/monitors.schema.json
 
 typecheck: dev ## mypy, strict on functions/
 	$(BIN)/mypy

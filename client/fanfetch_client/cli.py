@@ -1,4 +1,5 @@
-"""`fanfetch fetch URL... | --file F` and `fanfetch job submit F --wait | job status ID`."""
+"""`fanfetch fetch URL... | --file F`, `fanfetch job submit F --wait | job status ID` and
+`fanfetch monitors validate F | push F`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
+from fanfetch_client import monitors
 from fanfetch_client.api import Client, FanfetchError, Stack, api_base, find_stack, read_url_list
 
 FINISHED = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -44,6 +46,15 @@ def _parser() -> argparse.ArgumentParser:
     submit.add_argument("--interval", type=float, default=2.0, help="seconds between status checks")
     status = job_commands.add_parser("status", help="where a job stands")
     status.add_argument("job_id")
+    monitor = commands.add_parser("monitors", help="the monitors file: check it offline, upload it")
+    monitor_commands = monitor.add_subparsers(dest="monitors_command", required=True)
+    check = monitor_commands.add_parser("validate", help="check a monitors file against its schema, offline")
+    check.add_argument("file", type=Path)
+    upload = monitor_commands.add_parser("push", help="validate, then upload to the stack's targets key")
+    upload.add_argument("file", type=Path)
+    upload.add_argument(
+        "--key", default=monitors.DEFAULT_KEY, help=f"key in the results bucket (default: {monitors.DEFAULT_KEY})"
+    )
     return parser
 
 
@@ -113,8 +124,31 @@ def _client(args: argparse.Namespace) -> Client:
     return Client(stack, region=args.region)
 
 
+def run_monitors(args: argparse.Namespace, console: Console) -> int:
+    found = monitors.problems(args.file)
+    for problem in found:
+        console.print(f"{args.file}: {problem}", markup=False, highlight=False)
+    if found:
+        if args.monitors_command == "push":
+            console.print(f"{len(found)} problem(s); nothing was uploaded")
+        return SOME_FAILED
+    if args.monitors_command == "validate":
+        console.print(f"{args.file}: valid")
+        return ALL_OK
+    stack = find_stack(args.stack, args.region)
+    if not stack.bucket:
+        raise FanfetchError(f"stack {args.stack!r} has no ResultsBucketName output")
+    if not args.key.startswith("targets/"):
+        raise FanfetchError(f"--key must be under targets/, where the function may read: {args.key!r}")
+    uri = monitors.push(args.file, stack.bucket, args.key, args.region)
+    console.print(f"{args.file}: valid, uploaded to {uri} (the next scheduled run reads it)")
+    return ALL_OK
+
+
 def run(args: argparse.Namespace, console: Console) -> int:
     # Local mistakes (a missing file, no URLs) are reported before any call to AWS or the API.
+    if args.command == "monitors":
+        return run_monitors(args, console)
     if args.command == "fetch":
         urls = list(args.urls) + (read_url_list(args.file) if args.file else [])
         if not urls:

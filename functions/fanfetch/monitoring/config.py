@@ -227,9 +227,15 @@ class Rules(_Model):
     options: FetchOptions | None = None
 
 
+# For editors and the client: the scheme and a host; the model checks the rest.
+URL_PATTERN = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+"
+
+
 class Target(Rules):
     name: Annotated[str, Field(pattern=NAME_PATTERN, description="Unique; names the target everywhere.")]
-    url: Annotated[str, Field(min_length=1, max_length=2048)]
+    url: Annotated[
+        str, Field(min_length=1, max_length=2048, json_schema_extra={"pattern": URL_PATTERN, "format": "uri"})
+    ]
     group: Annotated[str, Field(max_length=200)] | None = None
 
     @field_validator("url")
