@@ -94,7 +94,7 @@ invoke: build ## invoke the built function through the runtime emulator: make in
 demo: build ## the main job offline: a local origin, the built function, a table of results
 	$(PY) -m tools.demo
 
-monitor-demo: dev ## two scheduled runs and a change, offline: moto (server mode) and a loopback site
+monitor-demo: dev ## a monitors file over seven runs, offline: expectation failing, debounce, alert, signed webhook, reminder, recovery
 	$(PY) -m tools.monitor_demo $(ARGS)
 
 serve: dev ## local API on 127.0.0.1:3000 (POST/GET /fetch as API Gateway v2 events)
