@@ -168,3 +168,11 @@ def test_a_list_or_file_over_max_urls_is_a_configuration_error(aws: Any) -> None
     put("https://a.test/\nhttps://b.test/\n")
     with pytest.raises(MonitorsInvalid, match=r"2 URLs given; at most 1 are allowed per request \(MAX_URLS\)"):
         load_plan(Settings(TARGETS_S3_URI=URI, RESULTS_BUCKET=BUCKET, MAX_URLS=1))
+
+
+def test_a_channel_parameter_outside_ssm_prefix_is_a_configuration_error(aws: Any) -> None:
+    put(GOOD.replace("url_ssm: /fanfetch/slack-webhook", "url_ssm: /other/slack-webhook"))
+    with pytest.raises(
+        MonitorsInvalid, match=r"channels\.team\.url_ssm: '/other/slack-webhook' is not under SSM_PREFIX"
+    ):
+        load_plan(settings())
