@@ -68,7 +68,7 @@ def test_a_refused_or_failed_post_is_a_sink_error_naming_the_host(
     receiver: tuple[ThreadedOrigin, list], path: str, guard: Guard, problem: str
 ) -> None:
     server, _ = receiver
-    with pytest.raises(SinkError, match="POST 127.0.0.1") as failed:
+    with pytest.raises(SinkError, match=r"POST 127\.0\.0\.1") as failed:
         WebhookChannel(server.url(path), "k", guard, 5.0).send(MESSAGE)
     assert problem in str(failed.value)
 
