@@ -79,7 +79,7 @@ def run(
     # case (every call timing out), and a short `deadline` must still leave time to fetch.
     reserve = PART_WRITE_SECONDS if request.job is not None else sink_reserve_seconds(request, settings, scheduled)
     budget = max(whole - reserve, whole / 2)
-    response = run_fetch(request, settings, budget, plan)
+    response = run_fetch(request, settings, budget) if plan is None else run_plan(plan, settings, budget)
     # The wall clock is read here, once; everything below takes it as a parameter.
     payload = record_run(
         request, response, settings, context.aws_request_id, scheduled, datetime.now(UTC), sinks_until, plan
@@ -144,17 +144,25 @@ async def fetch_monitors(plan: targets.Plan, guard: Guard, budget: float) -> Fet
     )
 
 
-def run_fetch(
-    request: FetchRequest, settings: Settings, budget: float, plan: targets.Plan | None = None
-) -> FetchResponse:
+def run_plan(plan: targets.Plan, settings: Settings, budget: float) -> FetchResponse:
+    """A monitor plan's targets fetched within `budget` seconds, in the targets' order."""
+    guard = Guard(settings.ALLOWED_NETWORKS, settings.ALLOWED_PORTS)
+    response = asyncio.run(fetch_monitors(plan, guard, budget))
+    _log_fetched(response, budget)
+    return response
+
+
+def run_fetch(request: FetchRequest, settings: Settings, budget: float) -> FetchResponse:
     """Fetch within `budget` seconds; the results as the engine returns them."""
     guard = Guard(settings.ALLOWED_NETWORKS, settings.ALLOWED_PORTS)
     # A new event loop, session and connector per invocation: a session kept across
     # asyncio.run calls breaks on warm starts ("Event loop is closed").
-    if plan is not None:
-        response = asyncio.run(fetch_monitors(plan, guard, budget))
-    else:
-        response = asyncio.run(fetch_all(request.urls, request.options, guard=guard, budget=budget))
+    response = asyncio.run(fetch_all(request.urls, request.options, guard=guard, budget=budget))
+    _log_fetched(response, budget)
+    return response
+
+
+def _log_fetched(response: FetchResponse, budget: float) -> None:
     summary = response.summary
     logger.info(
         "fetched",
@@ -168,7 +176,6 @@ def run_fetch(
             "budget_s": round(budget, 3),
         },
     )
-    return response
 
 
 def fit(payload: dict[str, Any], limit: int, nested: bool = False) -> dict[str, Any]:

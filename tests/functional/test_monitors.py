@@ -80,7 +80,9 @@ def put_file(aws: Aws, text: str) -> None:
 
 
 def test_a_keyword_that_disappears_is_down_on_the_second_failing_run_with_one_alert_and_a_signed_webhook(
-    monitors: Aws, sites: tuple[ThreadedOrigin, Answers, ThreadedOrigin, Receiver]
+    monitors: Aws,
+    sites: tuple[ThreadedOrigin, Answers, ThreadedOrigin, Receiver],
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     origin, answers, hooks, receiver = sites
     put_file(monitors, monitors_file(origin, hooks))
@@ -119,8 +121,10 @@ def test_a_keyword_that_disappears_is_down_on_the_second_failing_run_with_one_al
         "reason": 'body_contains "Add to cart" not found',
     }
 
-    # And a fourth run, still down, is quiet
+    # And a fourth run, still down, is quiet; UrlsDown counted the debounced state of each run
     scheduled_run("run-4")
+    counts = [d["UrlsDown"] for d in emf_documents(capfd.readouterr().out) if "UrlsDown" in d]
+    assert counts == [[0.0], [0.0], [1.0], [1.0]]
     assert monitors.alerts() == [] and len(receiver.posts) == 1
     latest = json.loads(monitors.read("latest.json"))
     assert latest["urls"]["shop-home"]["state"] == "down" and latest["urls"]["health"]["state"] == "up"

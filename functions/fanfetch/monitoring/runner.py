@@ -78,18 +78,22 @@ def record_run(
         else:
             verdicts = judge.judge_all(response.results)
         rules = rules_for(plan, now)
-    emit_run_metrics(
-        response,
-        settings.AWS_LAMBDA_FUNCTION_NAME,
-        verdicts=verdicts,
-        per_url=monitored and settings.URL_METRICS,
-        maintenance=[rule.maintenance is not None for rule in rules] if rules is not None else None,
-    )
+    maintenance = [rule.maintenance is not None for rule in rules] if rules is not None else None
+
+    def emit(counts: tuple[int, int] | None = None) -> None:
+        emit_run_metrics(
+            response,
+            settings.AWS_LAMBDA_FUNCTION_NAME,
+            verdicts=verdicts,
+            per_url=monitored and settings.URL_METRICS,
+            maintenance=maintenance,
+            counts=counts,
+        )
+
     payload = dump_response(response)  # the one place the results become dicts
-    if verdicts is None:
-        return payload
-    if not settings.RESULTS_BUCKET:
-        if request.options.store:
+    if verdicts is None or not settings.RESULTS_BUCKET:
+        emit()
+        if verdicts is not None and request.options.store:
             payload["monitor"] = {
                 "stored": None,
                 "alert": None,
@@ -97,8 +101,8 @@ def record_run(
             }
         return payload
     started = now - timedelta(milliseconds=response.summary.elapsed_ms)
-    store.prepare("s3", settings.SINK_TIMEOUT_SECONDS)
     try:
+        store.prepare("s3", settings.SINK_TIMEOUT_SECONDS)
         clock = store.CallClock(settings.SINK_TIMEOUT_SECONDS, sinks_until)
         return _keep(payload, verdicts, rules, plan, settings, request_id, scheduled, started, now, clock)
     except Exception:  # noqa: BLE001 - a bug in keeping the run must not cost the results already fetched
@@ -106,6 +110,11 @@ def record_run(
         kept = payload.setdefault("monitor", {"stored": {}, "alert": None, "errors": []})
         kept["errors"].append("keeping the run failed (a bug in fanfetch, logged with its traceback)")
         return payload
+    finally:
+        # UrlsDown and UrlsDegraded count the debounced states when latest.json could be compared; when it
+        # could not, this run's own verdicts. The metrics go out either way, once.
+        summary = payload["summary"]
+        emit((summary["down"], summary["degraded"]) if "down" in summary else None)
 
 
 def rules_for(plan: Plan | None, now: datetime) -> list[Rule] | None:
