@@ -176,3 +176,12 @@ def test_a_channel_parameter_outside_ssm_prefix_is_a_configuration_error(aws: An
         MonitorsInvalid, match=r"channels\.team\.url_ssm: '/other/slack-webhook' is not under SSM_PREFIX"
     ):
         load_plan(settings())
+
+
+def test_a_targets_file_that_disappears_falls_back_to_the_last_good_configuration(aws: Any) -> None:
+    put(GOOD)
+    load_plan(settings())
+    aws.delete_object(Bucket=BUCKET, Key="targets/monitors.yaml")
+    plan = load_plan(settings())
+    assert [m.name for m in plan.config.monitors] == ["shop-home", "shop-api"]
+    assert plan.config_error == f"targets could not be read from TARGETS_S3_URI: {URI}: no such object"

@@ -37,6 +37,8 @@ from fanfetch.observability import emit_run_metrics, logger
 from fanfetch.settings import Settings
 
 LIMITS = {"sns": sns.LIMITS, "slack": slack.LIMITS, "webhook": webhook.LIMITS}
+# Undelivered alerts kept in latest.json for the next run.
+MAX_PENDING = 50
 # Attempts at the read-compare-write of latest.json before giving up to overlapping runs.
 LATEST_WRITE_ATTEMPTS = 5
 # Sink calls a monitor run makes: read latest.json, write it, the run, the page, publish; each bounded by the timeout.
@@ -323,6 +325,9 @@ def _announce(
     is pending now."""
     pending: list[PendingDelivery] = []
     for earlier in comparison.latest.pending or []:
+        if plan is not None and earlier.channel not in plan.config.channels:
+            errors.append(f"pending alert dropped: channel {earlier.channel} is no longer in the monitors file")
+            continue
         message = Message(earlier.subject, earlier.text, tuple(earlier.events), earlier.run or None)
         _, error = _deliver(earlier.channel, message, plan, settings, clock)
         if error is not None:
@@ -368,6 +373,10 @@ def _announce(
             )
         elif alert["message_id"] is None:
             alert["message_id"] = message_id
+    if len(pending) > MAX_PENDING:
+        # A receiver that stays down must not grow latest.json without end: the oldest go, and the run says so.
+        errors.append(f"{len(pending) - MAX_PENDING} pending alert(s) dropped, oldest first (at most {MAX_PENDING})")
+        pending = pending[-MAX_PENDING:]
     if not alert["channels"]:
         return None, pending
     return alert, pending

@@ -1,5 +1,5 @@
 """The monitor's targets file at TARGETS_S3_URI (a monitors file or a URL list): read, validated, kept as the last
-good configuration; a bad file falls back to that one, and with none the run fails naming the file."""
+good configuration; a bad or unreadable file falls back to that one, and with none the run fails naming the file."""
 
 from __future__ import annotations
 
@@ -137,14 +137,21 @@ def _keep_last_good(settings: Settings, text: str, previous: str | None) -> None
 
 
 def load_plan(settings: Settings) -> Plan:
-    """The plan of the file at TARGETS_S3_URI. TargetsUnavailable when it cannot be read. A bad file falls back
-    to the last good configuration and says why; with none, MonitorsInvalid naming the file and each problem."""
+    """The plan of the file at TARGETS_S3_URI. A bad or unreadable file falls back to the last good configuration
+    and says why; with none, MonitorsInvalid naming the file and each problem, or TargetsUnavailable."""
     uri = settings.TARGETS_S3_URI
     try:
         text = store.read_text(uri, settings.SINK_TIMEOUT_SECONDS)
     except SinkError as exc:
         logger.error("targets unavailable", extra={"sink": "targets", "uri": uri, "reason": str(exc)})
-        raise TargetsUnavailable(f"targets could not be read from TARGETS_S3_URI: {exc}") from None
+        problem = f"targets could not be read from TARGETS_S3_URI: {exc}"
+        kept = _read_last_good(settings)
+        if kept is None:
+            raise TargetsUnavailable(problem) from None
+        try:
+            return plan_of(configuration(kept, settings), problem)
+        except ConfigInvalid:
+            raise TargetsUnavailable(problem) from None
     last_good = _read_last_good(settings)
     try:
         config = configuration(text, settings)
