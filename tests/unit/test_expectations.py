@@ -25,6 +25,7 @@ def seen(
         "bytes": len(body) if body is not None else None,
         "sha256": None,
         "elapsed_ms": 120.0,
+        "answer_ms": None,
         "tls_days_left": 40.0,
         "error": None,
         "name": "shop-home",
@@ -86,6 +87,8 @@ def expect(**spec: Any) -> Expect:
         ({"headers": {"x-version": "2.*"}}, seen(), "down", "header x-version: missing"),
         ({"max_latency_ms": 800}, seen(elapsed_ms=1240.4), "degraded", "latency 1240 ms > 800 ms"),
         ({"max_latency_ms": 800}, seen(elapsed_ms=799.0), "up", ""),
+        # The answering attempt's time when known: earlier failed attempts and waits do not count
+        ({"max_latency_ms": 800}, seen(elapsed_ms=2500.0, answer_ms=300.0), "up", ""),
         ({"min_tls_days": 14}, seen(tls_days_left=3.2), "degraded", "certificate: 3.2 days left < 14"),
         ({"min_tls_days": 14}, seen(tls_days_left=None), "degraded", "certificate: no certificate was seen"),
         ({"min_bytes": 100}, seen(b"tiny"), "down", "size 4 bytes < min_bytes 100"),

@@ -42,7 +42,8 @@ def test_results_bucket_is_encrypted_private_versioned_and_expires_runs() -> Non
 def test_results_bucket_policy_refuses_requests_without_tls() -> None:
     (policy,) = _of_type("AWS::S3::BucketPolicy").values()
     assert policy["Properties"]["Bucket"] == {"Ref": "ResultsBucket"}
-    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    deny, public_page = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert public_page["Fn::If"][0] == "PublicPage"  # only with a public status page (tests/unit/test_template.py)
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
@@ -53,9 +54,10 @@ def test_role_gets_only_object_reads_and_writes_on_its_prefixes_and_publish_on_i
     assert set(granted) == {"s3:GetObject", "s3:PutObject", "s3:ListBucket", "sns:Publish", "ssm:GetParameter"}
     assert all(s["Effect"] == "Allow" for s in statements)
     put_keys = {r["Fn::Sub"].removeprefix("${ResultsBucket.Arn}/") for r in granted["s3:PutObject"]}
-    assert put_keys == {"latest.json", "status.html", "runs/*", "config/last-good.json"}
+    published = {"history/*", "incidents.json", "status.json"}
+    assert put_keys == {"latest.json", "status.html", "runs/*", "badges/*", "config/last-good.json", *published}
     get_keys = {r["Fn::Sub"].removeprefix("${ResultsBucket.Arn}/") for r in granted["s3:GetObject"]}
-    assert get_keys == {"latest.json", "targets/*", "config/last-good.json"}
+    assert get_keys == {"latest.json", "targets/*", "config/last-good.json", *published}
     # Channel secrets: only the parameters under the SsmPrefix path
     assert granted["ssm:GetParameter"] == {
         "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SsmPrefix}*"
