@@ -39,4 +39,8 @@ def serving(command: Sequence[str], port: int, cwd: Path | None = None, **popen:
         yield port
     finally:
         process.terminate()
-        process.wait()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # a server that ignores SIGTERM must not hold up the caller
+            process.kill()
+            process.wait()
