@@ -49,7 +49,7 @@ format: dev ## apply ruff formatting and fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-typecheck: dev ## mypy, strict on functions/
+typecheck: dev ## mypy, strict on functions/ and client/
 	$(BIN)/mypy
 
 validate: dev ## sam validate --lint (cfn-lint included)
