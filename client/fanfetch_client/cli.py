@@ -154,8 +154,12 @@ def summary_table(status: dict[str, Any]) -> Table:
         table.add_row(f"failed: {kind}", str(count))
     for kind, count in (summary.get("chunk_failures") or {}).items():
         table.add_row(f"chunks failed: {kind}", str(count))
+    # The API names result files only once they exist; a job that did not succeed says why.
     for name, where in (status.get("results") or {}).items():
         table.add_row(name, where)
+    error = status.get("error") or {}
+    if error:
+        table.add_row("error", f"{error.get('type', '')}: {error.get('message', '')}".rstrip(": "))
     return table
 
 
@@ -294,9 +298,10 @@ def run(args: argparse.Namespace, console: Console, write: Callable[[str], None]
         write(json.dumps(status, indent=2) + "\n")
         return ALL_OK
     console.print(progress_line(status))
-    if status.get("summary"):
+    if status.get("summary") or status.get("error"):
         console.print(summary_table(status))
-    return ALL_OK
+    # A job still running is no failure yet; one that finished without succeeding is.
+    return SOME_FAILED if status["status"] in FINISHED - {"SUCCEEDED"} else ALL_OK
 
 
 def _writer(console: Console) -> Callable[[str], None]:

@@ -1,9 +1,9 @@
-"""The job's last step (its own Lambda function): the map's written results merged into results.jsonl and summary.json.
+"""The job's last step (its own Lambda function): the chunks' parts merged into results.jsonl and summary.json.
 
 Reads the chunks back from the job's input, so every URL gets exactly one result line in input order: the
-chunk's own results, its named error when the child failed, or `not_run` when the map stopped first.
-Result files are read piece by piece and spooled to local disk by chunk, so memory holds one map item's
-results at a time, not a result file (Step Functions writes up to 5 GB per file) or the whole job.
+chunk's part, its named error when the child failed without one, or `not_run` when the map never started it.
+The map's result files are read piece by piece (Step Functions writes up to 5 GB per file) and only the outcome
+of chunks without a part is kept; parts are read one at a time, so memory holds one chunk's results.
 """
 
 from __future__ import annotations
@@ -11,12 +11,20 @@ from __future__ import annotations
 import codecs
 import json
 import tempfile
-from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from fanfetch import store
-from fanfetch.jobs import JobSummary, item_digest, job_keys, outcome_of, results_for
+from fanfetch.jobs.merge import (
+    ChunkOutcome,
+    JobSummary,
+    chunk_of,
+    outcome_of,
+    part_results,
+    result_file_kind,
+    results_without_part,
+)
+from fanfetch.jobs.plan import job_keys, part_key
 from fanfetch.observability import logger
 
 if TYPE_CHECKING:
@@ -67,54 +75,52 @@ def _then_end(pieces: Iterable[bytes]) -> Iterator[bytes | None]:
     yield None
 
 
+def map_outcomes(bucket: str, map_prefix: str) -> dict[int, ChunkOutcome]:
+    """What the map's ResultWriter says of each chunk it recorded, from every result file under the prefix."""
+    outcomes: dict[int, ChunkOutcome] = {}
+    for key in sorted(store.list_keys(bucket, f"{map_prefix}/")):
+        if result_file_kind(key) is None:
+            continue  # manifest.json
+        for record in array_items(store.iter_object(bucket, key)):
+            chunk = chunk_of(record) if isinstance(record, dict) else None
+            if chunk is None:
+                logger.warning("map record for no chunk of this job", extra={"key": key})
+                continue
+            outcomes[chunk] = outcome_of(record)
+    return outcomes
+
+
 def aggregate(job_id: str, bucket: str, map_prefix: str, map_error: Mapping[str, Any] | None = None) -> dict[str, Any]:
     keys = job_keys(job_id)
+    outcomes = map_outcomes(bucket, map_prefix)
+    parts = set(store.list_keys(bucket, f"{keys['parts_prefix']}/"))
+    summary = JobSummary(job_id)
+
+    def ordered(input_path: str) -> Iterator[bytes]:
+        with open(input_path, "rb") as chunks:
+            yield from (merged(number, line) for number, line in enumerate(chunks))
+
+    def merged(number: int, line: bytes) -> bytes:
+        urls = [str(url) for url in json.loads(line).get("urls", [])]
+        results = None
+        key = part_key(job_id, number)
+        if key in parts:
+            results = part_results(urls, store.iter_lines(bucket, key))
+            if results is None:
+                logger.warning("a part that does not match its chunk", extra={"key": key})
+                outcomes[number] = ChunkOutcome("failed", "MalformedPart", "its part has no result per URL")
+        if results is not None:
+            summary.add(results, "succeeded")
+        else:
+            results, state, error = results_without_part(urls, outcomes.get(number))
+            summary.add(results, state, error)
+        return b"".join(_compact(result) + b"\n" for result in results)
+
+    # The input is read from local disk: a GET held open while results upload could time out between reads.
     with tempfile.TemporaryDirectory() as work:
         input_path = f"{work}/input.jsonl"
         store.download(bucket, keys["input_key"], input_path)
-        # Which chunk each map item is: identical chunks are interchangeable, so they queue by digest.
-        positions: defaultdict[bytes, deque[int]] = defaultdict(deque)
-        line_starts: list[int] = []
-        with open(input_path, "rb") as source:
-            offset = 0
-            for index, line in enumerate(source):
-                line_starts.append(offset)
-                offset += len(line)
-                positions[item_digest(json.loads(line))].append(index)
-        spans: dict[int, tuple[int, int]] = {}
-        summary = JobSummary(job_id)
-        with open(f"{work}/spool", "w+b") as spool:
-            result_files = sorted(
-                key for key in store.list_keys(bucket, f"{map_prefix}/") if key.rsplit("/", 1)[-1] != "manifest.json"
-            )
-            for key in result_files:
-                for record in array_items(store.iter_object(bucket, key)):
-                    outcome = outcome_of(record)
-                    queue = positions.get(item_digest(outcome.item))
-                    if not queue:
-                        logger.warning("result for no chunk of this job", extra={"key": key})
-                        continue
-                    index = queue.popleft()
-                    results, state, error = results_for(outcome, outcome.item)
-                    summary.add(results, state, error)
-                    start = spool.tell()
-                    spool.write(b"".join(_compact(result) + b"\n" for result in results))
-                    spans[index] = (start, spool.tell() - start)
-
-            def ordered() -> Iterator[bytes]:
-                with open(input_path, "rb") as source:
-                    for index, start in enumerate(line_starts):
-                        if index in spans:
-                            begin, length = spans[index]
-                            spool.seek(begin)
-                            yield spool.read(length)
-                        else:
-                            source.seek(start)
-                            results, state, error = results_for(None, json.loads(source.readline()))
-                            summary.add(results, state, error)
-                            yield b"".join(_compact(result) + b"\n" for result in results)
-
-            written = store.upload_stream(bucket, keys["results_key"], ordered())
+        written = store.upload_stream(bucket, keys["results_key"], ordered(input_path))
     document = summary.as_dict(map_error)
     store.put_bytes(bucket, keys["summary_key"], _compact(document), content_type="application/json")
     logger.info(

@@ -35,8 +35,8 @@ from fanfetch.errors import (
     SinkError,
     status_of,
 )
-from fanfetch.jobs import JOB_ID_PATTERN, JobAccepted, JobRequest
-from fanfetch.models import FetchOptions, FetchRequest, FetchResponse
+from fanfetch.jobs import JobAccepted, JobRequest
+from fanfetch.models import JOB_ID_PATTERN, FetchOptions, FetchRequest, FetchResponse
 from fanfetch.observability import logger
 from fanfetch.settings import get_settings
 from fanfetch.sources import LIST_OPTIONS, Source, check_limits, http_body, query_request, validation_details
@@ -93,8 +93,8 @@ def _answer_by() -> float:
 
 @router.post("/fetch", summary="Fetch the URLs in the JSON body", responses=RESPONSES)
 def post_fetch(request: Annotated[FetchRequest, Body()]) -> dict[str, Any]:
-    # `step_functions` shapes a job chunk's answer; behind the API the response limit is the API's.
-    request = request.model_copy(update={"step_functions": False})
+    # `step_functions` and `job` shape a job chunk's answer; behind the API the answer is the results, in the body.
+    request = request.model_copy(update={"step_functions": False, "job": None})
     check_limits(request, get_settings())
     return service.run(request, router.lambda_context, _started(), behind_api=True)
 

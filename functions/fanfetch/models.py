@@ -130,6 +130,17 @@ class FetchOptions(_Strict):
         return value
 
 
+# A job id is a Step Functions execution name; a chunk is its line number in the job's input.
+JOB_ID_PATTERN = r"^[0-9A-Za-z_-]{1,80}$"
+
+
+class JobChunk(_Strict):
+    """Which chunk of which job a request is: its results go to jobs/<id>/parts/<chunk>.jsonl, not the reply."""
+
+    id: Annotated[str, Field(pattern=JOB_ID_PATTERN)]
+    chunk: Annotated[int, Field(ge=0)]
+
+
 class FetchRequest(_Strict):
     """What every event source is mapped onto."""
 
@@ -141,6 +152,11 @@ class FetchRequest(_Strict):
         default=False,
         description="Refusals raise InvalidRequest (Lambda's errorType) instead of returning {'error': ...}, "
         "and the response is fitted into 256 KiB. For Step Functions tasks; ignored behind the API.",
+    )
+    job: JobChunk | None = Field(
+        default=None,
+        description="Set by a job's map: the results are written to the results bucket as this chunk's part, "
+        "and the reply is a small count of them. Refused behind the API.",
     )
 
 

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from fanfetch.engine import fetch_all
 from fanfetch.engine.capture import clip
-from fanfetch.errors import InvalidRequest
+from fanfetch.errors import ConfigurationError, InvalidRequest
 from fanfetch.guard import Guard
-from fanfetch.models import FetchRequest, Timings, dump_response
+from fanfetch.models import FetchRequest, JobChunk, Timings, dump_response
 from fanfetch.observability import logger
 from fanfetch.recorder import load_targets, record_run, sink_reserve_seconds
 from fanfetch.settings import Settings, get_settings
@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # only a type: importing it at run time costs cold-start time
 RESPONSE_LIMIT_BYTES = 6_000_000
 # A Step Functions state carries at most 256 KiB; a job chunk keeps room for the task's own wrapping.
 STATE_LIMIT_BYTES = 240_000
+# Kept back from a job chunk's fetch to write its part to S3.
+PART_WRITE_SECONDS = 10.0
 EMPTY_TIMINGS = {f.name: None for f in fields(Timings)}
 
 
@@ -72,10 +74,32 @@ def run(
     sinks_until = time.monotonic() + whole
     # The sinks get their turn before the deadline, but never more than half of it: their reserve is a worst
     # case (every call timing out), and a short `deadline` must still leave time to fetch.
-    budget = max(whole - sink_reserve_seconds(request, settings, scheduled), whole / 2)
+    reserve = PART_WRITE_SECONDS if request.job is not None else sink_reserve_seconds(request, settings, scheduled)
+    budget = max(whole - reserve, whole / 2)
     payload = run_fetch(request, settings, budget)
+    if request.job is not None:
+        return keep_part(request.job, payload, settings, sinks_until)
     payload = record_run(request, payload, settings, context.aws_request_id, scheduled, sinks_until)
     return fit(payload, STATE_LIMIT_BYTES if request.step_functions else RESPONSE_LIMIT_BYTES, nested=behind_api)
+
+
+def keep_part(job: JobChunk, payload: dict[str, Any], settings: Settings, until: float) -> dict[str, Any]:
+    """A job chunk's results written to its part (one key per chunk, so a retry overwrites it); the reply counts
+    them. The merge reads the part, so the reply stays small whatever the chunk's size."""
+    from fanfetch import store
+    from fanfetch.jobs.plan import compact, part_key
+
+    if not settings.RESULTS_BUCKET:
+        raise ConfigurationError("a job chunk needs RESULTS_BUCKET to write its results to")
+    key = part_key(job.id, job.chunk)
+    body = b"".join(compact(result).encode() + b"\n" for result in payload["results"])
+    with store.calls_until(until):
+        store.put_bytes(settings.RESULTS_BUCKET, key, body)
+    summary = payload["summary"]
+    return {
+        "part": f"s3://{settings.RESULTS_BUCKET}/{key}",
+        **{name: summary[name] for name in ("total", "ok", "failed", "bytes", "deadline_hit")},
+    }
 
 
 def run_fetch(request: FetchRequest, settings: Settings, budget: float) -> dict[str, Any]:

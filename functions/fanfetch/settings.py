@@ -77,9 +77,14 @@ class Settings(BaseModel):
     JOB_MAX_URLS: Annotated[int, Field(ge=1, le=100_000_000)] = 1_000_000
     # Buckets besides RESULTS_BUCKET that a job's `source` may name; the function's role must allow reading them.
     JOB_SOURCE_BUCKETS: Annotated[list[str], BeforeValidator(_split)] = Field(default_factory=list)
-    # Worst-case seconds one chunk is sized for: well inside the fetch function's timeout.
-    JOB_CHUNK_SECONDS: Annotated[float, Field(gt=0, le=900)] = 30.0
-    JOB_MAX_CONCURRENCY: Annotated[int, Field(ge=1, le=10_000)] = 100
+    # Worst-case seconds one chunk is sized for: inside the job function's timeout (240 s in template.yaml), which
+    # stays inside the 5 minutes an EXPRESS child may run.
+    JOB_CHUNK_SECONDS: Annotated[float, Field(gt=0, le=900)] = 180.0
+    # Most URLs in one chunk; the job function's MAX_URLS must allow it.
+    JOB_CHUNK_MAX_URLS: Annotated[int, Field(ge=1, le=5_000)] = 5_000
+    # The job function's reserved concurrency: a job's map never runs more chunks at once (template parameter
+    # JobConcurrency sets both), so its children are not throttled.
+    JOB_CONCURRENCY: Annotated[int, Field(ge=1, le=10_000)] = 20
     JOB_TOLERATED_FAILURE_PERCENTAGE: Annotated[float, Field(ge=0, le=100)] = 5.0
 
 

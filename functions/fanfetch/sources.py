@@ -81,7 +81,8 @@ def check_limits(request: FetchRequest, settings: Settings) -> None:
             f"urls: {len(request.urls)} URLs given; at most {settings.MAX_URLS} are allowed per request (MAX_URLS)",
             [ErrorDetail(field="urls", message=f"at most {settings.MAX_URLS} items")],
         )
-    if request.step_functions and len(request.urls) > STEP_FUNCTIONS_MAX_URLS:
+    # A job chunk writes its results to S3 and answers with a count, so only other tasks carry their results.
+    if request.step_functions and request.job is None and len(request.urls) > STEP_FUNCTIONS_MAX_URLS:
         raise InvalidRequest(
             f"urls: {len(request.urls)} URLs given; a step_functions request holds at most {STEP_FUNCTIONS_MAX_URLS}, "
             "so that its results fit the 256 KiB a state may carry",

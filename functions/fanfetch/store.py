@@ -231,6 +231,17 @@ def iter_object(bucket: str, key: str, chunk_bytes: int = 1024 * 1024) -> Iterat
         raise _sink_error(f"s3://{bucket}/{key}", exc) from exc
 
 
+def iter_lines(bucket: str, key: str) -> Iterator[bytes]:
+    """An object's lines (without their ends), read piece by piece."""
+    rest = b""
+    for piece in iter_object(bucket, key):
+        lines = (rest + piece).split(b"\n")
+        rest = lines.pop()
+        yield from lines
+    if rest:
+        yield rest
+
+
 def put_bytes(bucket: str, key: str, body: bytes, content_type: str = "application/x-ndjson") -> None:
     try:
         _jobs_client("s3", f"s3://{bucket}/{key}").put_object(

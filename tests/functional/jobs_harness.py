@@ -5,6 +5,8 @@ Where moto differs from AWS, only the copy of the definition loaded here (or mot
 - InputType "JSONL" -> "JSON": moto 5.2.5 knows only JSON and CSV item readers; its JSON reader is patched
   below to read JSON Lines, which is what AWS's JSONL reader does.
 - ExecutionType EXPRESS -> STANDARD: moto refuses EXPRESS children.
+- ResultWriter's "Prefix.$": "$.map_prefix" -> the same value from the context object: moto evaluates the path
+  against the map's result, where AWS evaluates a JSONPath state's parameters against its input.
 - moto's ResultWriter writes only manifest.json (its result files are a TODO): the patch below also writes
   SUCCEEDED_0.json and FAILED_0.json in AWS's record shape (Input and Output as JSON strings, Error, Cause)
   from what the children returned, in reverse order, since AWS promises no order either.
@@ -50,6 +52,10 @@ def moto_definition() -> str:
     reader = definition["States"]["FetchChunks"]["ItemReader"]["ReaderConfig"]
     assert reader["InputType"] == "JSONL"
     reader["InputType"] = "JSON"  # moto: no JSONL reader; JSON reader patched to read lines
+    writer = definition["States"]["FetchChunks"]["ResultWriter"]["Parameters"]
+    assert writer["Prefix.$"] == "$.map_prefix"
+    # moto resolves ResultWriter paths against the map's result rather than the state's input, as AWS does
+    writer["Prefix.$"] = "$$.Execution.Input.map_prefix"
     return json.dumps(definition)
 
 
@@ -139,14 +145,16 @@ def _result_writer(children: Children) -> Any:
 
 
 def _map_runs_before_start() -> Any:
-    """moto reads list_map_runs from the execution's worker, which its thread sets only once the execution has
-    started; asked in between, it raises AttributeError where AWS answers an empty list. Only this copy is adapted."""
+    """moto reads list_map_runs from the execution's worker and its environment, which its thread sets only once the
+    execution has started; asked in between, it raises AttributeError where AWS answers an empty list (the same
+    race made a status poll fail now and then). Only this copy is adapted."""
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
 
     original = StepFunctionsParserBackend.list_map_runs
 
     def list_map_runs(self: Any, execution_arn: str) -> dict[str, Any]:
-        if self.describe_execution(execution_arn=execution_arn).exec_worker is None:
+        worker = self.describe_execution(execution_arn=execution_arn).exec_worker
+        if worker is None or worker.env is None:
             return {"mapRuns": []}
         result: dict[str, Any] = original(self, execution_arn)
         return result
@@ -209,6 +217,10 @@ def job_world(monkeypatch: pytest.MonkeyPatch, open_loopback: None) -> Iterator[
         )["stateMachineArn"]
         monkeypatch.setenv("RESULTS_BUCKET", BUCKET)
         monkeypatch.setenv("JOBS_STATE_MACHINE_ARN", arn)
+        # Chunks sized for 30 s, so that small lists still make several chunks (and each runs well inside the
+        # 60 s the harness gives an invocation); the job function allows up to 5,000 URLs per chunk.
+        monkeypatch.setenv("JOB_CHUNK_SECONDS", "30")
+        monkeypatch.setenv("MAX_URLS", "5000")
         get_settings.cache_clear()
         yield JobWorld(arn, s3, sfn)
         store.reset_clients()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -294,3 +295,27 @@ def test_client_table_shows_whole_urls_at_80_columns(
     url_column = "".join(line.split("│")[1].strip() for line in text.splitlines() if line.count("│") >= 2)
     for url in urls:
         assert url in url_column, text
+
+
+def test_client_job_status_exits_1_and_says_why_when_the_job_was_stopped(
+    local_api: ThreadedOrigin, job_world: JobWorld, threaded_origin: ThreadedOrigin, tmp_path: Path
+) -> None:
+    # Given a job whose only URL hangs, stopped by hand once its map runs
+    listed = tmp_path / "urls.txt"
+    listed.write_text(threaded_origin.url("/hang") + "\n")
+    api_url = f"http://127.0.0.1:{local_api.port}"
+    code, text = _run("--api-url", api_url, "job", "submit", str(listed))
+    job_id = text.split("job ", 1)[1].split(" ", 1)[0]
+    arn = jobs.execution_arn(job_world.state_machine_arn, job_id)
+    for _ in range(100):
+        if job_world.sfn.list_map_runs(executionArn=arn)["mapRuns"]:
+            break
+        time.sleep(0.05)
+    job_world.sfn.stop_execution(executionArn=arn)
+    job_world.wait(arn)
+    # When its status is asked for
+    code, status_text = _run("--api-url", api_url, "job", "status", job_id)
+    # Then the exit status says it did not succeed, the reason is shown, and no result file is named
+    assert code == 1
+    assert "ABORTED" in status_text and "stopped before it finished" in status_text
+    assert "results.jsonl" not in status_text

@@ -14,6 +14,8 @@ import pytest
 from fanfetch.handler import lambda_handler
 
 from tests.conftest import FakeContext, ThreadedOrigin, load_event
+from tests.unit.conftest import BUCKET
+from tests.unit.conftest import aws as aws  # a fixture
 
 pytestmark = pytest.mark.usefixtures("open_loopback")
 
@@ -381,9 +383,34 @@ def test_handler_raises_invalid_request_when_a_step_functions_chunk_is_refused()
     assert lambda_handler(event, FakeContext())["error"]["type"] == "invalid_request"
 
 
-def test_handler_fetches_a_job_chunk_like_a_direct_request(threaded_origin: ThreadedOrigin) -> None:
-    event = {**load_event("job-chunk.json"), "urls": [threaded_origin.url("/bytes/6")]}
-    assert lambda_handler(event, FakeContext())["results"][0]["bytes"] == 6
+def test_handler_writes_a_job_chunks_results_to_its_part_and_answers_with_counts(
+    threaded_origin: ThreadedOrigin,
+    aws: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fanfetch.settings import get_settings
+
+    # Given a job chunk of 600 URLs, more than a Step Functions state could carry as results
+    monkeypatch.setenv("RESULTS_BUCKET", BUCKET)
+    monkeypatch.setenv("MAX_URLS", "5000")
+    get_settings.cache_clear()
+    urls = [threaded_origin.url(f"/bytes/6?i={i}") for i in range(600)]
+    event = {**load_event("job-chunk.json"), "urls": urls, "options": {"retries": 0}}
+    # When the job function runs it
+    answer = lambda_handler(event, FakeContext())
+    # Then the results are in the chunk's part, in order, and the answer only counts them
+    key = f"jobs/{event['job']['id']}/parts/00000000.jsonl"
+    assert answer == {
+        "part": f"s3://{BUCKET}/{key}",
+        "total": 600,
+        "ok": 600,
+        "failed": 0,
+        "bytes": 3600,
+        "deadline_hit": False,
+    }
+    lines = aws.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode().splitlines()
+    assert [json.loads(line)["url"] for line in lines] == urls
+    get_settings.cache_clear()
 
 
 def test_handler_still_fetches_within_a_short_deadline_when_the_run_is_stored(

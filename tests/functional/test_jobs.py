@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import json
+import time
 from typing import Any
 
 import pytest
@@ -73,13 +74,13 @@ def test_job_counts_a_refused_chunk_as_a_failed_child_named_invalid_request(
     # Given a job file written by hand whose second chunk the function refuses (a timeout of 0)
     settings = get_settings()
     chunks = [[threaded_origin.url(f"/bytes/{i}")] for i in range(3)]
-    lines = list(jobs.chunk_lines(chunks, FetchOptions(retries=0)))
+    job_id = jobs.new_job_id()
+    lines = list(jobs.chunk_lines(chunks, FetchOptions(retries=0), job_id))
     bad = json.loads(lines[1])
     bad["options"]["timeout"] = 0
     lines[1] = json.dumps(bad).encode() + b"\n"
-    job_id = jobs.new_job_id()
     job_world.s3.put_object(Bucket=BUCKET, Key=jobs.job_keys(job_id)["input_key"], Body=b"".join(lines))
-    document = jobs.execution_input(job_id, BUCKET, 3, 3, settings)
+    document = jobs.execution_input(job_id, BUCKET, 3, 3, settings.JOB_CONCURRENCY, 5.0)
     # When the state machine runs it
     arn = job_world.sfn.start_execution(
         stateMachineArn=job_world.state_machine_arn, name=job_id, input=json.dumps(document)
@@ -170,7 +171,7 @@ def test_job_of_20000_urls_runs_end_to_end(
     job_world: JobWorld, threaded_origin: ThreadedOrigin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # One loopback origin in one thread serves every chunk: a few chunks at a time (the map's MaxConcurrency)
-    monkeypatch.setenv("JOB_MAX_CONCURRENCY", "2")
+    monkeypatch.setenv("JOB_CONCURRENCY", "2")
     get_settings.cache_clear()
     # Given 20,000 URLs, every 1,000th a 404, in chunks of 200 (retries off: a 5 s worst case per URL)
     urls = [
@@ -182,7 +183,7 @@ def test_job_of_20000_urls_runs_end_to_end(
     accepted, status = _run(job_world, {"urls": urls, "options": options})
     # Then every URL has exactly one result, in input order, and the failures are classified
     assert status["status"] == "SUCCEEDED"
-    assert status["progress"]["chunks"]["total"] == 100
+    assert status["progress"]["chunks"]["total"] == 67
     results = job_world.read_lines(f"jobs/{accepted['job_id']}/results.jsonl")
     assert [result["url"] for result in results] == urls
     failed = collections.Counter(result["error"]["type"] for result in results if not result["ok"])
@@ -191,3 +192,40 @@ def test_job_of_20000_urls_runs_end_to_end(
     assert (summary["urls"], summary["ok"], summary["failed"]) == (20_000, 19_980, 20)
     assert summary["failures"] == {"http": 20}
     assert summary["bytes"] == sum(i % 97 for i in range(20_000) if i % 1000 != 999) + 20 * len("status 404")
+
+
+def test_jobs_clamp_a_callers_max_concurrency_to_the_job_functions_reservation(
+    job_world: JobWorld, threaded_origin: ThreadedOrigin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOB_CONCURRENCY", "3")
+    get_settings.cache_clear()
+    for asked, used in ((1000, 3), (2, 2), (None, 3)):
+        payload: dict[str, Any] = {"urls": [threaded_origin.url("/bytes/1")]}
+        if asked is not None:
+            payload["max_concurrency"] = asked
+        status, accepted = _api("POST", "/jobs", payload)
+        assert status == 202, accepted
+        arn = jobs.execution_arn(job_world.state_machine_arn, accepted["job_id"])
+        started = json.loads(job_world.sfn.describe_execution(executionArn=arn)["input"])
+        assert started["max_concurrency"] == used
+        job_world.wait(arn)
+
+
+def test_a_stopped_job_says_so_and_names_no_result_files(job_world: JobWorld, threaded_origin: ThreadedOrigin) -> None:
+    # Given a job whose only URL hangs
+    status, accepted = _api("POST", "/jobs", {"urls": [threaded_origin.url("/hang")], "options": {"timeout": 3}})
+    arn = jobs.execution_arn(job_world.state_machine_arn, accepted["job_id"])
+    # When it is stopped by hand while its map runs
+    for _ in range(100):
+        if job_world.sfn.list_map_runs(executionArn=arn)["mapRuns"]:
+            break
+        time.sleep(0.05)
+    job_world.sfn.stop_execution(executionArn=arn, error="Stopped", cause="stopped by its owner")
+    job_world.wait(arn)
+    status, body = _api("GET", accepted["status_url"])
+    # Then its status is ABORTED with the cause, and no result file is named
+    assert status == 200
+    assert body["status"] == "ABORTED"
+    # (moto keeps no cause for a stopped execution; AWS's is put first, as the unit tests show)
+    assert body["error"]["message"].endswith("the job was stopped before it finished, so no results were merged")
+    assert "results" not in body and body["summary"] is None

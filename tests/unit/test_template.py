@@ -25,6 +25,7 @@ def _transformed(parameters: dict[str, str] | None = None) -> dict[str, Any]:
     template = copy.deepcopy(TEMPLATE)
     template["Resources"]["FanfetchFunction"]["Properties"]["CodeUri"] = "s3://bucket/key.zip"  # as sam package sets it
     template["Resources"]["JobAggregateFunction"]["Properties"]["CodeUri"] = "s3://bucket/key.zip"
+    template["Resources"]["JobFetchFunction"]["Properties"]["CodeUri"] = "s3://bucket/key.zip"
     template["Resources"]["JobsStateMachine"]["Properties"]["DefinitionUri"] = "s3://bucket/fanout.asl.json"
     result: dict[str, Any] = transform(template, parameters or {}, _NoManagedPolicies())
     return result
@@ -147,11 +148,14 @@ def test_template_role_allows_only_own_logs_and_failed_invocations_queue() -> No
     assert set(policies) == {"logs", "failed-invocations", "monitor-sinks", "jobs"}
     statements = policies["logs"] + policies["failed-invocations"]
     actions = {action for statement in statements for action in _as_list(statement["Action"])}
-    # Jobs: only the job's own objects and the jobs state machine's executions
-    job_actions = {a for statement in policies["jobs"] for a in _as_list(statement["Action"])}
+    # Jobs: only the job's own objects, listing where a missing source must read as 404, and the jobs state
+    # machine's executions (a statement switched by a condition counts with its branch that applies)
+    job_statements = [s.get("Fn::If", [None, s])[1] for s in policies["jobs"]]
+    job_actions = {a for statement in job_statements for a in _as_list(statement["Action"])}
     assert job_actions == {
         "s3:PutObject",
         "s3:GetObject",
+        "s3:ListBucket",
         "states:StartExecution",
         "states:DescribeExecution",
         "states:ListMapRuns",
@@ -245,7 +249,7 @@ def test_template_transforms_without_sam_adding_permissions() -> None:
     generated_roles = [
         name
         for name, r in resources.items()
-        if r["Type"] == "AWS::IAM::Role" and name not in ("FanfetchRole", "JobAggregateRole")
+        if r["Type"] == "AWS::IAM::Role" and name not in ("FanfetchRole", "JobAggregateRole", "JobFetchRole")
     ]
     # The state machine's role is SAM's, from the template's inline statements only
     assert generated_roles == ["JobsStateMachineRole"]
