@@ -111,6 +111,9 @@ def read_url_list(path: Path, data: bytes | None = None) -> list[str]:
     try:
         return urllist.read_url_list(urllist.decode(read_list_bytes(path) if data is None else data, name), name)
     except urllist.UrlListError as exc:
+        if exc.item is not None:  # a file's items are numbered, not named as the API's fields are
+            problem = f"item {exc.item} is neither a URL string nor an object with a string 'url'"
+            raise UrlListError(f"{name}: {problem}") from None
         raise UrlListError(str(exc)) from None
 
 

@@ -16,12 +16,14 @@ BOM = "\ufeff"
 
 
 class UrlListError(ValueError):
-    """A list that cannot be read as URLs. `field` and `problem` say where and what, for a structured refusal."""
+    """A list that cannot be read as URLs. `field`, `problem` and `item` say where and what, for a structured
+    refusal or a message of the caller's own."""
 
-    def __init__(self, message: str, field: str, problem: str) -> None:
+    def __init__(self, message: str, field: str, problem: str, item: int | None = None) -> None:
         super().__init__(message)
         self.field = field
         self.problem = problem
+        self.item = item  # the position of the list item at fault, when one is
 
 
 def decode(data: bytes, name: str = "source") -> str:
@@ -39,8 +41,8 @@ def urls_of(items: list[object], name: str) -> list[str]:
     for position, item in enumerate(items):
         url = item.get("url") if isinstance(item, Mapping) else item
         if not isinstance(url, str):
-            problem = "is neither a URL string nor an object with a string 'url' field"
-            raise UrlListError(f"{name}: item {position} {problem}", f"{name}.{position}", problem)
+            problem = "must be a URL string or an object with a string 'url' field"
+            raise UrlListError(f"{name}.{position}: {problem}", f"{name}.{position}", problem, item=position)
         urls.append(url)
     return urls
 
