@@ -25,7 +25,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ENDPOINT_URL ?= http://127.0.0.1:9
 export AWS_MAX_ATTEMPTS ?= 1
 
-.PHONY: help dev lint format typecheck validate scan build test check invoke demo monitor-run monitor-demo chromium serve bench deploy delete clean
+.PHONY: help dev lint format typecheck validate scan build test check invoke demo monitor-run jobs-demo monitor-demo chromium serve bench deploy delete clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
@@ -104,6 +104,9 @@ demo: build ## the main job offline: a local origin, the built function, a table
 monitor-run: build ## scheduled runs on your targets, offline (moto): make monitor-run TARGETS=FILE (or URLS="...") RUNS=2
 	@$(PY) -m tools.monitor_run $(if $(TARGETS),--targets $(TARGETS)) $(foreach url,$(URLS),--url $(url)) \
 		$(if $(RUNS),--runs $(RUNS)) $(if $(INTERVAL),--interval $(INTERVAL)) $(foreach pair,$(ENV),--env $(pair))
+
+jobs-demo: dev ## a 20,000-URL job offline: moto, make serve, the fanfetch client with its progress bar, the results
+	@$(PY) -m tools.jobs_demo $(ARGS)
 
 monitor-demo: dev ## two scheduled runs and a change, offline: moto (server mode) and a loopback site
 	$(PY) -m tools.monitor_demo $(ARGS)

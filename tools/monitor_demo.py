@@ -17,12 +17,13 @@ import random
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+
+from tools.processes import app_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / ".monitor-demo"
@@ -63,29 +64,6 @@ class Site:
         for path, route in (("/", home), ("/health", health), ("/pricing", pricing), ("/blog", blog), ("/old", gone)):
             app.router.add_get(path, route)
         return app
-
-
-@contextlib.contextmanager
-def serve(app: web.Application) -> Any:
-    """The app on 127.0.0.1 in a thread of its own; yields its base URL."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    runner = web.AppRunner(app, access_log=None)
-
-    async def start() -> int:
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        return int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
-
-    port = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
 
 
 class Context:
@@ -145,7 +123,7 @@ def main() -> None:
     host, port = server.get_host_and_port()
     endpoint = f"http://{host}:{port}"
     site = Site()
-    with serve(site.app()) as base:
+    with app_in_thread(site.app()) as base:
         urls = [f"{base}/", f"{base}/health", f"{base}/pricing", f"{base}/blog", f"{base}/old"]
         os.environ.update(
             AWS_ENDPOINT_URL=endpoint,

@@ -14,7 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from fanfetch_client.api import Client, FanfetchError, Refused, Stack, api_base, find_stack, read_url_list
 from fanfetch_client.output import FORMATS, csv_lines, default_format, show_results, summary_line
@@ -145,7 +145,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def summary_table(status: dict[str, Any]) -> Table:
-    table = Table("", "", title=f"job {status['job_id']}: {status['status']}")
+    table = Table("", Column("", overflow="fold"), title=f"job {status['job_id']}: {status['status']}")
     summary = status.get("summary") or {}
     for name in ("urls", "ok", "failed", "bytes"):
         if name in summary:
