@@ -25,7 +25,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ENDPOINT_URL ?= http://127.0.0.1:9
 export AWS_MAX_ATTEMPTS ?= 1
 
-.PHONY: help dev lint format typecheck validate scan build test check invoke demo monitor-run jobs-demo monitor-demo chromium serve bench deploy delete clean
+.PHONY: help dev lint format typecheck validate scan build test check docs-check invoke demo monitor-run jobs-demo monitor-demo chromium serve bench deploy delete clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
@@ -93,7 +93,10 @@ chromium: ## install Debian's chromium when it is missing (the status page tests
 test: dev build chromium ## pytest: unit, functional (loopback servers, moto) and smoke (built artifact)
 	$(BIN)/pytest
 
-check: lint typecheck validate scan test ## everything CI runs
+docs-check: build ## run every command in README.md and docs/ (those needing AWS: syntax only), check links
+	$(PY) -m tools.docs_check
+
+check: lint typecheck validate scan test docs-check ## everything CI runs
 
 invoke: build ## the built function in the runtime emulator: make invoke EVENT=events/api-post.json ENV="K=V ..." JSON=1
 	@$(PY) -m tools.invoke $(EVENT) $(foreach pair,$(ENV),--env $(pair)) $(if $(JSON),--json)
