@@ -25,7 +25,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ENDPOINT_URL ?= http://127.0.0.1:9
 export AWS_MAX_ATTEMPTS ?= 1
 
-.PHONY: help dev lint format typecheck validate scan build test check docs-check invoke demo monitor-run jobs-demo monitor-demo chromium serve bench deploy delete clean
+.PHONY: help dev lint format typecheck validate scan build test check docs-check invoke demo monitor-run jobs-demo monitor-demo chromium serve bench cost deploy delete clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
@@ -119,6 +119,9 @@ serve: dev ## local API as API Gateway v2 events: make serve PORT=3000 (the defa
 
 bench: build ## fanfetch against the naive loop and a featureless floor, medians: make bench ARGS="--only longtail"
 	$(PY) -m bench.run $(ARGS)
+
+cost: dev ## price a million URLs from the measured chunk (bench/results/chunk.json) into docs/cost.md
+	$(PY) -m bench.cost
 
 deploy: dev ## build for the template's architecture and deploy with samconfig.toml
 	rm -f $(BUILD_STAMP)  # the deploy build replaces this machine's build

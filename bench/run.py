@@ -9,6 +9,9 @@ Scenarios (issue targets in brackets; `--only` picks some, e.g. `make bench ARGS
   longtail  1000 x 10 KB closer to the internet: log-normal latency (median 100 ms, p99 3 s, the same per URL in
             every run), 1% of URLs accept and never answer, 1% reset the connection; the naive loop (30 s total
             timeout) beside fanfetch with its defaults and with a deadline of 3 s and of 10 s, per_host 100
+  chunk     one job chunk through the handler, as the job function runs it: the long-tail mix over 50 hosts,
+            planned with the job defaults, its results written to S3 (a moto server); wall seconds and
+            GB-seconds per 1,000 URLs at the job function's memory, saved to bench/results/chunk.json for `make cost`
 A featureless streaming loop ("floor") runs beside a, b and c, to show what aiohttp itself costs per request.
 Each client run is a fresh process; runs alternate between implementations; medians are reported.
 """
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 import random
@@ -34,12 +38,16 @@ from tools.processes import free_port, serving, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / ".aws-sam" / "build" / "FanfetchFunction"
-SCENARIOS = ("a", "b", "c", "cold", "longtail")
+SCENARIOS = ("a", "b", "c", "cold", "longtail", "chunk")
 FLOOR_OVERHEAD_LIMIT = 1.15
 LONGTAIL_URLS = 1000
 LONGTAIL_SEED = 1
 LONGTAIL_MEDIAN_MS = 100.0
 LONGTAIL_P99_MS = 3000.0
+CHUNK_HOSTS = 50
+CHUNK_LIST_URLS = 20_000  # planned as a job would be; the first chunk is the one measured
+CHUNK_FIGURES = ROOT / "bench" / "results" / "chunk.json"
+MERGE_CHUNKS = 20  # the aggregate step is timed over this many copies of the measured chunk
 # Label: (client, its options). fanfetch gets per_host 100 from the client: one origin stands in for many hosts.
 LONGTAIL_CLIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "naive, 30 s total timeout": ("naive", ("--total-timeout", "30")),
@@ -161,15 +169,15 @@ def scenario_list(text: str) -> frozenset[str]:
     return names
 
 
-def longtail_urls(port: int) -> tuple[list[str], list[int]]:
+def longtail_urls(ports: Sequence[int], count: int = LONGTAIL_URLS) -> tuple[list[str], list[int]]:
     """The long-tailed URL list and its latencies in ms, the same in every run and for every client.
 
     The latencies are the log-normal's quantiles at (k + 0.5) / n, shuffled with a fixed seed: a draw of 980 would
     put its own p99 anywhere between about 2 and 4 s, the quantiles keep the median and p99 where they are asked.
     """
     rng = random.Random(LONGTAIL_SEED)
-    broken = LONGTAIL_URLS // 100
-    kinds = ["hang"] * broken + ["reset"] * broken + ["latency"] * (LONGTAIL_URLS - 2 * broken)
+    broken = count // 100
+    kinds = ["hang"] * broken + ["reset"] * broken + ["latency"] * (count - 2 * broken)
     rng.shuffle(kinds)
     sigma = math.log(LONGTAIL_P99_MS / LONGTAIL_MEDIAN_MS) / statistics.NormalDist().inv_cdf(0.99)
     log_normal = statistics.NormalDist(math.log(LONGTAIL_MEDIAN_MS), sigma)
@@ -179,6 +187,7 @@ def longtail_urls(port: int) -> tuple[list[str], list[int]]:
     urls: list[str] = []
     next_delay = iter(delays)
     for index, kind in enumerate(kinds):
+        port = ports[index % len(ports)]
         if kind == "latency":
             urls.append(f"http://127.0.0.1:{port}/bytes/10240?delay_ms={next(next_delay)}&i={index}")
         else:  # tools.origin: /hang reads the request and never answers, /reset answers it with a TCP RST
@@ -229,7 +238,7 @@ def floor_spread(name: str, runs: dict[str, list[dict[str, Any]]]) -> str:
 
 
 def longtail_runs(port: int, rounds: int) -> tuple[dict[str, list[dict[str, Any]]], list[int]]:
-    urls, delays = longtail_urls(port)
+    urls, delays = longtail_urls([port])
     runs: dict[str, list[dict[str, Any]]] = {label: [] for label in LONGTAIL_CLIENTS}
     for round_ in range(rounds):
         for label in alternating(list(runs), round_):
@@ -283,6 +292,144 @@ def print_longtail(runs: dict[str, list[dict[str, Any]]], delays: list[int], rou
     print_table(("client", "wall s", "slowest s", "ok", "lost", "failures in the median run"), rows)
 
 
+def job_memory_mb() -> int:
+    """The job function's memory in template.yaml (its own, else the Globals')."""
+    from samtranslator.yaml_helper import yaml_parse
+
+    template = yaml_parse((ROOT / "template.yaml").read_text())
+    own = template["Resources"]["JobFetchFunction"]["Properties"].get("MemorySize")
+    return int(own or template["Globals"]["Function"]["MemorySize"])
+
+
+@contextmanager
+def origins(ports: Sequence[int]) -> Iterator[None]:
+    """bench.origins on every port, killed at the end (a graceful stop would wait for its /hang handlers)."""
+    # Its log is dropped: a client that gives up on a response (a timeout) makes it log the closed connection.
+    command = [sys.executable, "-m", "bench.origins", *map(str, ports)]
+    process = subprocess.Popen(command, cwd=ROOT, stderr=subprocess.DEVNULL)
+    try:
+        for port in ports:
+            wait_for_port(port)
+        yield
+    finally:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def moto_s3(bucket: str) -> Iterator[str]:
+    """A moto server on loopback with the bucket made; its endpoint URL."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        os.environ.setdefault(name, "testing")  # `make bench` sets them; nothing here may reach AWS
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
+        s3.create_bucket(Bucket=bucket)
+        yield endpoint
+    finally:
+        server.stop()
+
+
+def chunk_event(ports: Sequence[int]) -> dict[str, Any]:
+    """The first chunk of a long-tail list planned with the job defaults, as POST /jobs writes it."""
+    sys.path.insert(0, str(ROOT / "functions"))
+    from fanfetch.jobs.lists import chunk_options
+    from fanfetch.jobs.plan import chunk_lines, plan_chunks
+    from fanfetch.models import FetchOptions
+    from fanfetch.settings import Settings
+
+    urls, _ = longtail_urls(ports, CHUNK_LIST_URLS)
+    settings = Settings()
+    options = chunk_options(FetchOptions(), settings)
+    first = next(plan_chunks(urls, options, settings.JOB_CHUNK_SECONDS, settings.JOB_CHUNK_MAX_URLS))
+    line = next(chunk_lines([first], options, "20261207T000000Z-benchchunk01"))
+    event: dict[str, Any] = json.loads(line)
+    return event
+
+
+def chunk_runs(rounds: int) -> dict[str, Any]:
+    """One chunk, `rounds` times, each in a fresh process; the medians and what they cost per 1,000 URLs."""
+    ports = [free_port() for _ in range(CHUNK_HOSTS)]
+    memory_mb = job_memory_mb()
+    runs: list[dict[str, Any]] = []
+    with origins(ports), moto_s3("fanfetch-results") as endpoint, tempfile.TemporaryDirectory() as work:
+        event = chunk_event(ports)
+        event_path = Path(work) / "chunk.json"
+        event_path.write_text(json.dumps(event))
+        env = {
+            **os.environ,
+            "PYTHONPATH": f"{ROOT / 'functions'}{os.pathsep}{ROOT}",
+            "RESULTS_BUCKET": "fanfetch-results",
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "MAX_URLS": "5000",
+            "ALLOWED_NETWORKS": "127.0.0.0/8",
+            "ALLOWED_PORTS": "1-65535",
+            "POWERTOOLS_LOG_LEVEL": "ERROR",
+            "BENCH_MEMORY_MB": str(memory_mb),
+        }
+        for _ in range(rounds):
+            command = [sys.executable, "-m", "bench.chunk", str(event_path)]
+            done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+            if done.returncode:
+                raise SystemExit(f"chunk run failed:\n{done.stderr[-3000:]}")
+            runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        # The aggregate step, over a job of MERGE_CHUNKS copies of the chunk's part, once
+        command = [sys.executable, "-m", "bench.merge", str(event_path), str(MERGE_CHUNKS)]
+        done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise SystemExit(f"merge run failed:\n{done.stderr[-3000:]}")
+        merge = json.loads(done.stdout.strip().splitlines()[-1])
+    urls = len(event["urls"])
+    wall = median_of(runs, "wall_s")
+    return {
+        "urls_per_chunk": urls,
+        "hosts": CHUNK_HOSTS,
+        "memory_mb": memory_mb,
+        "rounds": rounds,
+        "wall_s": round(wall, 3),
+        "wall_s_slowest": round(max(run["wall_s"] for run in runs), 3),
+        "cpu_s": round(median_of(runs, "cpu_s"), 3),
+        "peak_rss_mb": round(median_of(runs, "peak_rss_mb"), 1),
+        "gb_s_per_1000_urls": round(wall * memory_mb / 1024 * 1000 / urls, 4),
+        "part_bytes_per_url": round(statistics.median(run["part_bytes"] for run in runs) / urls, 1),
+        "failures": runs[len(runs) // 2]["failures"],
+        "deadline_hit": any(run["answer"]["deadline_hit"] for run in runs),
+        "merge_urls": merge["urls"],
+        "merge_s_per_1000_urls": round(merge["wall_s"] * 1000 / merge["urls"], 4),
+        "machine": f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}",
+    }
+
+
+def print_chunk(figures: dict[str, Any]) -> None:
+    print(
+        f"\nchunk: {figures['urls_per_chunk']} URLs over {figures['hosts']} hosts (long-tail mix), job defaults, "
+        f"{figures['memory_mb']} MB; medians of {figures['rounds']} runs"
+    )
+    rows = [
+        ("wall s", figures["wall_s"]),
+        ("slowest wall s", figures["wall_s_slowest"]),
+        ("CPU s", figures["cpu_s"]),
+        ("peak RSS MB", figures["peak_rss_mb"]),
+        ("GB-s per 1,000 URLs", figures["gb_s_per_1000_urls"]),
+        ("part bytes per URL", figures["part_bytes_per_url"]),
+        ("failures (median run)", ", ".join(f"{k} {v}" for k, v in sorted(figures["failures"].items()))),
+        ("any URL cut by the deadline", figures["deadline_hit"]),
+        (f"aggregate s per 1,000 URLs ({figures['merge_urls']} URLs)", figures["merge_s_per_1000_urls"]),
+    ]
+    print_table(("metric", "value"), rows)
+    print(f"saved to {CHUNK_FIGURES.relative_to(ROOT)}; `make cost` prices a million URLs from it")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5, help="runs per implementation and scenario (default 5)")
@@ -314,6 +461,11 @@ def main() -> None:
                     notes.append(floor_spread(name, runs))
         if "longtail" in selected:
             longtail = longtail_runs(origin_port, args.rounds)
+    chunk: dict[str, Any] | None = None
+    if "chunk" in selected:
+        chunk = chunk_runs(args.rounds)
+        CHUNK_FIGURES.parent.mkdir(exist_ok=True)
+        CHUNK_FIGURES.write_text(json.dumps(chunk, indent=2) + "\n")
 
     if "cold" in selected and (BUILD_DIR / "fanfetch" / "handler.py").exists():
         cold: dict[str, list[float]] = {"aiohttp": [], "fanfetch.handler": []}
@@ -338,6 +490,8 @@ def main() -> None:
             print(note)
     if longtail is not None:
         print_longtail(*longtail, rounds=args.rounds)
+    if chunk is not None:
+        print_chunk(chunk)
 
 
 if __name__ == "__main__":

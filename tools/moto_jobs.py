@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +84,8 @@ class Children:
 
     records: list[dict[str, Any]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The Lambda time each fetch invocation is given, by its payload: a test can cut some chunks short.
+    seconds: Callable[[dict[str, Any]], float] = lambda payload: TASK_SECONDS
 
     def add(self, payload: dict[str, Any], output: Any = None, error: dict[str, Any] | None = None) -> None:
         record: dict[str, Any] = {"Input": json.dumps(payload), "Status": "FAILED" if error else "SUCCEEDED"}
@@ -108,7 +110,8 @@ def invoke_real_handler(children: Children) -> Any:
         name = function_name.rsplit(":", 1)[-1]
         entry = handler.lambda_handler if name == FETCH_FUNCTION else aggregate.lambda_handler
         try:
-            output = entry(payload, TaskContext(name, TASK_SECONDS))
+            seconds = children.seconds(payload) if name == FETCH_FUNCTION else TASK_SECONDS
+            output = entry(payload, TaskContext(name, seconds))
         except Exception as exc:  # noqa: BLE001 - a Lambda function may raise anything; so may the handlers here
             # What Lambda does with an exception: FunctionError set, errorType is the class name.
             error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}

@@ -12,6 +12,7 @@ import codecs
 import json
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fanfetch import store
@@ -24,11 +25,17 @@ from fanfetch.jobs.merge import (
     result_file_kind,
     results_without_part,
 )
-from fanfetch.jobs.plan import job_keys, part_key
+from fanfetch.jobs.plan import chunk_lines, job_keys, part_key, plan_chunks
+from fanfetch.models import FetchOptions
 from fanfetch.observability import logger
+from fanfetch.settings import get_settings
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
+
+
+# A second pass fetches again at most this many URLs cut short by a chunk's deadline; its results are held in memory.
+RETRY_MAX_URLS = 100_000
 
 
 def _compact(value: object) -> bytes:
@@ -90,18 +97,75 @@ def map_outcomes(bucket: str, map_prefix: str) -> dict[int, ChunkOutcome]:
     return outcomes
 
 
-def aggregate(job_id: str, bucket: str, map_prefix: str, map_error: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def retried_results(bucket: str, job_id: str, parts: set[str]) -> dict[tuple[int, int], dict[str, Any]]:
+    """The results of a retry pass by the (chunk, index) they replace; empty when no retry pass ran. A retry chunk
+    without a valid part leaves the first results standing."""
     keys = job_keys(job_id)
-    outcomes = map_outcomes(bucket, map_prefix)
+    layout = store.read_json(bucket, keys["retry_positions_key"])
+    if not isinstance(layout, dict):
+        return {}
+    replaced: dict[tuple[int, int], dict[str, Any]] = {}
+    for number, positions in enumerate(layout["chunks"], start=int(layout["first"])):
+        key = part_key(job_id, number)
+        if key not in parts:
+            continue
+        results = [json.loads(line) for line in store.iter_lines(bucket, key) if line.strip()]
+        if len(results) == len(positions):
+            replaced.update({(chunk, index): result for (chunk, index), result in zip(positions, results, strict=True)})
+    return replaced
+
+
+@dataclass(frozen=True, slots=True)
+class RetryLimits:
+    """How a retry pass is planned: as POST /jobs plans a job (JOB_CHUNK_SECONDS, JOB_CHUNK_MAX_URLS)."""
+
+    seconds: float
+    max_urls: int
+    most_urls: int = RETRY_MAX_URLS
+
+
+def plan_retry(
+    job_id: str, bucket: str, cut: list[tuple[int, int, str]], options: FetchOptions, first: int, limits: RetryLimits
+) -> dict[str, Any]:
+    """Write the second pass: the URLs cut short, in chunks numbered after the job's, and where each one sits."""
+    keys = job_keys(job_id)
+    chunks = list(plan_chunks([url for _, _, url in cut], options, limits.seconds, limits.max_urls))
+    store.put_bytes(bucket, keys["retry_input_key"], b"".join(chunk_lines(chunks, options, job_id, first)))
+    positions, taken = [], 0
+    for chunk in chunks:
+        positions.append([[number, index] for number, index, _ in cut[taken : taken + len(chunk)]])
+        taken += len(chunk)
+    layout = {"first": first, "chunks": positions}
+    store.put_bytes(bucket, keys["retry_positions_key"], _compact(layout), content_type="application/json")
+    return {"map_input_key": keys["retry_input_key"], "map_prefix": keys["retry_map_prefix"], "pass": 2}
+
+
+def aggregate(
+    job_id: str,
+    bucket: str,
+    map_error: Mapping[str, Any] | None = None,
+    final: bool = True,
+    limits: RetryLimits | None = None,
+) -> dict[str, Any]:
+    """Merge every chunk into results.jsonl and summary.json. Unless `final`, URLs a chunk's deadline cut short are
+    planned for a second pass (returned as `retry`), after which the merge runs again with their new results."""
+    keys = job_keys(job_id)
+    outcomes = map_outcomes(bucket, keys["map_prefix"]) | map_outcomes(bucket, keys["retry_map_prefix"])
     parts = set(store.list_keys(bucket, f"{keys['parts_prefix']}/"))
-    summary = JobSummary(job_id)
+    replaced = retried_results(bucket, job_id, parts)
+    summary = JobSummary(job_id, retried=len(replaced))
+    cut: list[tuple[int, int, str]] = []
+    chunks_seen: list[dict[str, Any]] = []
 
     def ordered(input_path: str) -> Iterator[bytes]:
         with open(input_path, "rb") as chunks:
             yield from (merged(number, line) for number, line in enumerate(chunks))
 
     def merged(number: int, line: bytes) -> bytes:
-        urls = [str(url) for url in json.loads(line).get("urls", [])]
+        item = json.loads(line)
+        if not chunks_seen:
+            chunks_seen.append(item)
+        urls = [str(url) for url in item.get("urls", [])]
         results = None
         key = part_key(job_id, number)
         if key in parts:
@@ -110,6 +174,10 @@ def aggregate(job_id: str, bucket: str, map_prefix: str, map_error: Mapping[str,
                 logger.warning("a part that does not match its chunk", extra={"key": key})
                 outcomes[number] = ChunkOutcome("failed", "MalformedPart", "its part has no result per URL")
         if results is not None:
+            results = [replaced.get((number, index), result) for index, result in enumerate(results)]
+            cut.extend(
+                (number, i, r["url"]) for i, r in enumerate(results) if (r.get("error") or {}).get("type") == "deadline"
+            )
             summary.add(results, "succeeded")
         else:
             results, state, error = results_without_part(urls, outcomes.get(number))
@@ -123,20 +191,42 @@ def aggregate(job_id: str, bucket: str, map_prefix: str, map_error: Mapping[str,
         written = store.upload_stream(bucket, keys["results_key"], ordered(input_path))
     document = summary.as_dict(map_error)
     store.put_bytes(bucket, keys["summary_key"], _compact(document), content_type="application/json")
+    retry = None
+    # A second pass only after a map that ran every chunk, and only once: a failed map's results stand as they are.
+    if not final and not replaced and map_error is None and cut and limits is not None:
+        if len(cut) <= limits.most_urls:
+            options = FetchOptions.model_validate(chunks_seen[0].get("options") or {})
+            retry = plan_retry(job_id, bucket, cut, options, summary.chunks["total"], limits)
+        else:
+            logger.warning("too many URLs cut short to fetch again", extra={"job_id": job_id, "urls": len(cut)})
+    if retry is None:
+        # results.jsonl holds every part now; keeping them would double what the job stores for 30 days.
+        store.delete_keys(bucket, sorted(parts))
     logger.info(
         "job aggregated",
-        extra={**{k: document[k] for k in ("job_id", "urls", "ok", "failed")}, "bytes_written": written},
+        extra={
+            **{k: document[k] for k in ("job_id", "urls", "ok", "failed", "retried")},
+            "bytes_written": written,
+            "to_retry": len(cut) if retry else 0,
+        },
     )
-    return {"summary_key": keys["summary_key"], "results_key": keys["results_key"], "urls": document["urls"]}
+    return {
+        "summary_key": keys["summary_key"],
+        "results_key": keys["results_key"],
+        "urls": document["urls"],
+        "retry": retry,
+    }
 
 
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Invoked by the state machine's Aggregate step with job_id, bucket, map_prefix and map_error."""
+    """Invoked by the state machine's Aggregate step with job_id, bucket, map_error and pass (1, or 2 after a retry)."""
     map_error = event.get("map_error")
+    settings = get_settings()
     return aggregate(
         str(event["job_id"]),
         str(event["bucket"]),
-        str(event["map_prefix"]),
         map_error if isinstance(map_error, Mapping) else None,
+        final=event.get("pass") != 1,
+        limits=RetryLimits(settings.JOB_CHUNK_SECONDS, settings.JOB_CHUNK_MAX_URLS),
     )

@@ -138,7 +138,7 @@ class JobChunk(_Strict):
     """Which chunk of which job a request is: its results go to jobs/<id>/parts/<chunk>.jsonl, not the reply."""
 
     id: Annotated[str, Field(pattern=JOB_ID_PATTERN)]
-    chunk: Annotated[int, Field(ge=0)]
+    chunk: Annotated[int, Field(ge=0), WHOLE]
 
 
 class FetchRequest(_Strict):

@@ -70,6 +70,9 @@ def run(
     """The response to one request, as the invocation's entry point (handler or API route) returns it: fetched,
     recorded (metrics; for monitor runs the stored run, latest.json, status page and alert), fitted to 6 MB."""
     settings = get_settings()
+    if request.job is not None and not settings.RESULTS_BUCKET:
+        # Refused before fetching: the results would have nowhere to go.
+        raise ConfigurationError("a job chunk needs RESULTS_BUCKET to write its results to")
     whole = fetch_budget(context, settings, started, behind_api, request.options.deadline)
     sinks_until = time.monotonic() + whole
     # The sinks get their turn before the deadline, but never more than half of it: their reserve is a worst
@@ -77,9 +80,9 @@ def run(
     reserve = PART_WRITE_SECONDS if request.job is not None else sink_reserve_seconds(request, settings, scheduled)
     budget = max(whole - reserve, whole / 2)
     payload = run_fetch(request, settings, budget)
+    payload = record_run(request, payload, settings, context.aws_request_id, scheduled, sinks_until)
     if request.job is not None:
         return keep_part(request.job, payload, settings, sinks_until)
-    payload = record_run(request, payload, settings, context.aws_request_id, scheduled, sinks_until)
     return fit(payload, STATE_LIMIT_BYTES if request.step_functions else RESPONSE_LIMIT_BYTES, nested=behind_api)
 
 
@@ -89,8 +92,6 @@ def keep_part(job: JobChunk, payload: dict[str, Any], settings: Settings, until:
     from fanfetch import store
     from fanfetch.jobs.plan import compact, part_key
 
-    if not settings.RESULTS_BUCKET:
-        raise ConfigurationError("a job chunk needs RESULTS_BUCKET to write its results to")
     key = part_key(job.id, job.chunk)
     body = b"".join(compact(result).encode() + b"\n" for result in payload["results"])
     with store.calls_until(until):

@@ -82,6 +82,9 @@ class Settings(BaseModel):
     JOB_CHUNK_SECONDS: Annotated[float, Field(gt=0, le=900)] = 180.0
     # Most URLs in one chunk; the job function's MAX_URLS must allow it.
     JOB_CHUNK_MAX_URLS: Annotated[int, Field(ge=1, le=5_000)] = 5_000
+    # URLs in flight per chunk when a job's options do not set `concurrency`: a chunk is a batch, so it runs more
+    # at once than /fetch's default (per_host still bounds what each site sees).
+    JOB_CHUNK_CONCURRENCY: Annotated[int, Field(ge=1, le=512)] = 300
     # The job function's reserved concurrency: a job's map never runs more chunks at once (template parameter
     # JobConcurrency sets both), so its children are not throttled.
     JOB_CONCURRENCY: Annotated[int, Field(ge=1, le=10_000)] = 20

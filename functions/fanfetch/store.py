@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -240,6 +240,20 @@ def iter_lines(bucket: str, key: str) -> Iterator[bytes]:
         yield from lines
     if rest:
         yield rest
+
+
+def delete_keys(bucket: str, keys: Sequence[str]) -> None:
+    """Delete the objects, a thousand per request (S3's limit); a key that is already gone is no error."""
+    s3 = _jobs_client("s3", f"s3://{bucket}")
+    for start in range(0, len(keys), 1000):
+        batch = [{"Key": key} for key in keys[start : start + 1000]]
+        try:
+            answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
+        except _aws_errors() as exc:
+            raise _sink_error(f"s3://{bucket}", exc) from exc
+        if answer.get("Errors"):
+            first = answer["Errors"][0]
+            raise SinkError(f"s3://{bucket}/{first.get('Key')}", f"{first.get('Code')}: {first.get('Message')}")
 
 
 def put_bytes(bucket: str, key: str, body: bytes, content_type: str = "application/x-ndjson") -> None:

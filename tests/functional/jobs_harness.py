@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tools.moto_jobs import BUCKET, MOTO_CONFIG, REGION, create_state_machine, jobs_in_moto
+from tools.moto_jobs import BUCKET, MOTO_CONFIG, REGION, Children, create_state_machine, jobs_in_moto
 
 __all__ = ["BUCKET", "JobWorld", "job_world"]
 
@@ -23,6 +23,7 @@ class JobWorld:
     state_machine_arn: str
     s3: Any
     sfn: Any
+    children: Children
 
     def wait(self, execution_arn: str, timeout: float = 600.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
@@ -52,7 +53,7 @@ def job_world(monkeypatch: pytest.MonkeyPatch, open_loopback: None) -> Iterator[
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with jobs_in_moto(), mock_aws(config=MOTO_CONFIG):
+    with jobs_in_moto() as children, mock_aws(config=MOTO_CONFIG):
         store.reset_clients()
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=BUCKET)
@@ -65,6 +66,6 @@ def job_world(monkeypatch: pytest.MonkeyPatch, open_loopback: None) -> Iterator[
         monkeypatch.setenv("JOB_CHUNK_SECONDS", "30")
         monkeypatch.setenv("MAX_URLS", "5000")
         get_settings.cache_clear()
-        yield JobWorld(arn, s3, sfn)
+        yield JobWorld(arn, s3, sfn, children)
         store.reset_clients()
     get_settings.cache_clear()

@@ -229,3 +229,48 @@ def test_a_stopped_job_says_so_and_names_no_result_files(job_world: JobWorld, th
     # (moto keeps no cause for a stopped execution; AWS's is put first, as the unit tests show)
     assert body["error"]["message"].endswith("the job was stopped before it finished, so no results were merged")
     assert "results" not in body and body["summary"] is None
+
+
+def _cut_first_pass(world: JobWorld, chunks: int, first_pass_seconds: float, second_pass_seconds: float) -> None:
+    """Give the job's own chunks (numbered below `chunks`) a short Lambda time, a second pass's chunks another."""
+    world.children.seconds = lambda payload: (
+        first_pass_seconds if payload["job"]["chunk"] < chunks else second_pass_seconds
+    )
+
+
+def test_a_job_fetches_again_the_urls_a_chunks_deadline_cut_short(
+    job_world: JobWorld, threaded_origin: ThreadedOrigin
+) -> None:
+    # Given a job whose first pass runs out of Lambda time (3 s) before three slow URLs (1.5 s each) answer
+    slow = {1, 4, 7}
+    urls = [threaded_origin.url(f"/bytes/{i}?delay_ms={1500 if i in slow else 0}&n={i}") for i in range(9)]
+    _cut_first_pass(job_world, chunks=1, first_pass_seconds=3.0, second_pass_seconds=60.0)
+    # When the job runs
+    accepted, status = _run(job_world, {"urls": urls, "options": {"retries": 0}})
+    # Then the cut URLs were fetched again in a second pass, and none is reported as cut short
+    assert status["status"] == "SUCCEEDED"
+    results = job_world.read_lines(f"jobs/{accepted['job_id']}/results.jsonl")
+    assert [result["url"] for result in results] == urls
+    assert [result["bytes"] for result in results] == list(range(9))
+    assert status["summary"]["retried"] == 3
+    assert status["summary"]["failures"] == {}
+    # and the parts of both passes are gone once merged
+    parts = job_world.s3.list_objects_v2(Bucket=BUCKET, Prefix=f"jobs/{accepted['job_id']}/parts/")
+    assert "Contents" not in parts
+
+
+def test_a_job_fetches_cut_urls_again_only_once(job_world: JobWorld, threaded_origin: ThreadedOrigin) -> None:
+    # Given slow URLs that both passes cut short
+    urls = [threaded_origin.url(f"/bytes/{i}?delay_ms={1500 if i % 2 else 0}&n={i}") for i in range(4)]
+    _cut_first_pass(job_world, chunks=1, first_pass_seconds=3.0, second_pass_seconds=3.0)
+    accepted, status = _run(job_world, {"urls": urls, "options": {"retries": 0}})
+    # Then the job ends after the second pass, its cut URLs reported as such
+    assert status["status"] == "SUCCEEDED"
+    results = job_world.read_lines(f"jobs/{accepted['job_id']}/results.jsonl")
+    assert [result["error"]["type"] if result["error"] else "ok" for result in results] == [
+        "ok",
+        "deadline",
+        "ok",
+        "deadline",
+    ]
+    assert status["summary"]["retried"] == 2

@@ -3,46 +3,32 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from tests.conftest import EVENTS, ThreadedOrigin
+from tests.smoke.conftest import BUCKET, ResultsBucket
 from tools.emulator import RuntimeEmulator
 
 pytestmark = pytest.mark.smoke
 
-BUCKET = "fanfetch-results"
 
-
-def test_artifact_keeps_a_scheduled_run_and_writes_the_status_page() -> None:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        endpoint = f"http://{host}:{port}"
-        # moto keeps its accounts per process: start from an empty one whatever ran before
-        urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()
-        s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
-        with ThreadedOrigin() as origin:
-            env = {
-                "ALLOWED_NETWORKS": "127.0.0.0/8",
-                "ALLOWED_PORTS": "1-65535",
-                "POWERTOOLS_LOG_LEVEL": "WARNING",
-                "MONITOR_URLS": f"{origin.url('/bytes/21')},{origin.url('/status/500')}",
-                "RESULTS_BUCKET": BUCKET,
-                "AWS_ENDPOINT_URL": endpoint,
-            }
-            with RuntimeEmulator(env=env) as emulator:
-                response = emulator.invoke(json.loads((EVENTS / "schedule.json").read_text()))
-        assert [r["state"] for r in response["results"]] == ["up", "down"]
-        assert response["summary"]["went_down"] == 1
-        assert response["monitor"]["errors"] == []
-        page = s3.get_object(Bucket=BUCKET, Key="status.html")["Body"].read().decode()
-        assert page.count('<tr class="row') == 2
-        assert json.loads(s3.get_object(Bucket=BUCKET, Key="latest.json")["Body"].read())["urls"]
-    finally:
-        server.stop()
+def test_artifact_keeps_a_scheduled_run_and_writes_the_status_page(results_bucket: ResultsBucket) -> None:
+    s3 = results_bucket.s3
+    with ThreadedOrigin() as origin:
+        env = {
+            "ALLOWED_NETWORKS": "127.0.0.0/8",
+            "ALLOWED_PORTS": "1-65535",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "MONITOR_URLS": f"{origin.url('/bytes/21')},{origin.url('/status/500')}",
+            "RESULTS_BUCKET": BUCKET,
+            "AWS_ENDPOINT_URL": results_bucket.endpoint,
+        }
+        with RuntimeEmulator(env=env) as emulator:
+            response = emulator.invoke(json.loads((EVENTS / "schedule.json").read_text()))
+    assert [r["state"] for r in response["results"]] == ["up", "down"]
+    assert response["summary"]["went_down"] == 1
+    assert response["monitor"]["errors"] == []
+    page = s3.get_object(Bucket=BUCKET, Key="status.html")["Body"].read().decode()
+    assert page.count('<tr class="row') == 2
+    assert json.loads(s3.get_object(Bucket=BUCKET, Key="latest.json")["Body"].read())["urls"]

@@ -98,7 +98,7 @@ def test_aggregate_reads_every_result_file_kind_the_map_writes(aws: Any) -> None
     # 4 succeeded but its part is gone; 5 has no record at all (the map stopped)
     urls = _write_job(aws, 6, parts=[0, 2], map_files=True)
     # When the job is aggregated
-    aggregate(JOB, BUCKET, job_keys(JOB)["map_prefix"], {"Error": "States.ExceedToleratedFailureThreshold"})
+    aggregate(JOB, BUCKET, {"Error": "States.ExceedToleratedFailureThreshold"})
     # Then each URL has one line in input order, and each chunk's outcome is named
     results = _results(aws)
     assert [result["url"] for result in results] == [url for chunk in urls for url in chunk]
@@ -110,12 +110,14 @@ def test_aggregate_reads_every_result_file_kind_the_map_writes(aws: Any) -> None
     assert summary["chunks"] == {"total": 6, "succeeded": 2, "failed": 2, "not_run": 2}
     assert summary["chunk_failures"] == {"InvalidRequest": 1, "MissingPart": 1}
     assert summary["map_error"] == {"Error": "States.ExceedToleratedFailureThreshold"}
+    # and the parts, merged into results.jsonl, are gone
+    assert "Contents" not in aws.list_objects_v2(Bucket=BUCKET, Prefix=job_keys(JOB)["parts_prefix"])
 
 
 def test_aggregate_keeps_every_part_when_the_result_writer_wrote_nothing(aws: Any) -> None:
     # Given a map that failed with States.ResultWriterFailed after every chunk ran and wrote its part
     _write_job(aws, 3, parts=[0, 1, 2], map_files=False)
-    aggregate(JOB, BUCKET, job_keys(JOB)["map_prefix"], {"Error": "States.ResultWriterFailed"})
+    aggregate(JOB, BUCKET, {"Error": "States.ResultWriterFailed"})
     # Then no URL is reported as not run
     assert all(result["ok"] for result in _results(aws))
 
@@ -123,7 +125,7 @@ def test_aggregate_keeps_every_part_when_the_result_writer_wrote_nothing(aws: An
 def test_aggregate_refuses_a_part_that_does_not_match_its_chunk(aws: Any) -> None:
     urls = _write_job(aws, 1, parts=[], map_files=False)
     aws.put_object(Bucket=BUCKET, Key=part_key(JOB, 0), Body=json.dumps({"url": urls[0][0], "ok": True}).encode())
-    aggregate(JOB, BUCKET, job_keys(JOB)["map_prefix"])
+    aggregate(JOB, BUCKET)
     results = _results(aws)
     assert [result["error"]["type"] for result in results] == ["chunk_failed", "chunk_failed"]
     assert results[0]["error"]["message"] == "MalformedPart: its part has no result per URL"

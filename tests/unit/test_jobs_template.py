@@ -85,12 +85,16 @@ def test_the_state_machine_role_holds_the_distributed_map_grants_and_no_more() -
             {"Fn::GetAtt": ["JobFetchFunction", "Arn"]},
             {"Fn::GetAtt": ["JobAggregateFunction", "Arn"]},
         ],
-        # ItemReader
-        frozenset({"s3:GetObject"}): {"Fn::Sub": "${ResultsBucket.Arn}/jobs/*/input.jsonl"},
-        # ResultWriter: the four actions AWS documents, on the map's prefix
-        frozenset({"s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"}): {
-            "Fn::Sub": "${ResultsBucket.Arn}/jobs/*/map/*"
-        },
+        # ItemReader: a job's chunks, and its second pass's
+        frozenset({"s3:GetObject"}): [
+            {"Fn::Sub": "${ResultsBucket.Arn}/jobs/*/input.jsonl"},
+            {"Fn::Sub": "${ResultsBucket.Arn}/jobs/*/retry/input.jsonl"},
+        ],
+        # ResultWriter: the four actions AWS documents, on the map's prefixes
+        frozenset({"s3:PutObject", "s3:GetObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"}): [
+            {"Fn::Sub": "${ResultsBucket.Arn}/jobs/*/map/*"},
+            {"Fn::Sub": "${ResultsBucket.Arn}/jobs/*/retry/map/*"},
+        ],
         frozenset({"states:StartExecution"}): {"Fn::Sub": f"{arn}:stateMachine:${{AWS::StackName}}-jobs"},
         frozenset({"states:DescribeExecution", "states:StopExecution"}): [
             {"Fn::Sub": f"{arn}:execution:${{AWS::StackName}}-jobs:*"},

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fanfetch.errors import ErrorDetail, InvalidRequest, SchemaMismatch
-from fanfetch.models import FetchOptions, FetchRequest
+from fanfetch.models import WHOLE, FetchOptions, FetchRequest
 from fanfetch.settings import Settings
 from fanfetch.sources import validation_details
 
@@ -50,6 +50,7 @@ class JobRequest(BaseModel):
                 description="Most chunks fetched at once; at most, and by default, JOB_CONCURRENCY (the job "
                 "function's reserved concurrency)",
             ),
+            WHOLE,
         ]
         | None
     ) = None
@@ -88,6 +89,13 @@ def validate_job(urls: list[str], request: JobRequest, settings: Settings) -> Fe
         return FetchRequest.model_validate({"urls": urls, "options": request.options}, strict=True)
     except ValidationError as exc:
         raise SchemaMismatch.from_details(validation_details(exc)) from None
+
+
+def chunk_options(options: FetchOptions, settings: Settings) -> FetchOptions:
+    """The options each chunk runs with: the job's, with JOB_CHUNK_CONCURRENCY where they leave concurrency unset."""
+    if "concurrency" in options.model_fields_set:
+        return options
+    return options.model_copy(update={"concurrency": settings.JOB_CHUNK_CONCURRENCY})
 
 
 def source_location(source: str, settings: Settings) -> tuple[str, str]:

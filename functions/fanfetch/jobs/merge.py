@@ -115,6 +115,7 @@ class JobSummary:
     failures: Counter[str] = field(default_factory=Counter)
     chunks: Counter[str] = field(default_factory=Counter)
     chunk_failures: Counter[str] = field(default_factory=Counter)
+    retried: int = 0
 
     def add(self, results: Iterable[Mapping[str, Any]], chunk_state: str, chunk_error: str | None = None) -> None:
         self.chunks["total"] += 1
@@ -141,5 +142,6 @@ class JobSummary:
             "failures": dict(sorted(self.failures.items())),
             "chunks": {name: self.chunks[name] for name in ("total", "succeeded", "failed", "not_run")},
             "chunk_failures": dict(sorted(self.chunk_failures.items())),
+            "retried": self.retried,
             "map_error": dict(map_error) if map_error else None,
         }

@@ -92,10 +92,10 @@ def plan_chunks(
         yield chunk
 
 
-def chunk_lines(chunks: Iterable[Sequence[str]], options: FetchOptions, job_id: str) -> Iterator[bytes]:
-    """The JSONL the map reads: one request per line, numbered from 0."""
+def chunk_lines(chunks: Iterable[Sequence[str]], options: FetchOptions, job_id: str, first: int = 0) -> Iterator[bytes]:
+    """The JSONL the map reads: one request per line, numbered from `first` (a retry's chunks follow the job's)."""
     dumped = options.model_dump(mode="json", exclude_unset=True)
-    for number, chunk in enumerate(chunks):
+    for number, chunk in enumerate(chunks, start=first):
         yield compact(chunk_line(chunk, dumped, job_id, number)).encode() + b"\n"
 
 
@@ -113,6 +113,10 @@ def job_keys(job_id: str) -> dict[str, str]:
         "parts_prefix": f"{prefix}/parts",
         "summary_key": f"{prefix}/summary.json",
         "results_key": f"{prefix}/results.jsonl",
+        # The second pass over URLs a chunk's deadline cut short: its chunks, where their URLs sit, its map's records
+        "retry_input_key": f"{prefix}/retry/input.jsonl",
+        "retry_positions_key": f"{prefix}/retry/positions.json",
+        "retry_map_prefix": f"{prefix}/retry/map",
     }
 
 
@@ -130,7 +134,10 @@ def execution_input(
         "job_id": job_id,
         "bucket": bucket,
         "input_key": keys["input_key"],
+        # What the map reads and where it writes its records: the job's chunks, then those of a retry pass
+        "map_input_key": keys["input_key"],
         "map_prefix": keys["map_prefix"],
+        "pass": 1,
         "urls": urls,
         "chunks": chunks,
         "max_concurrency": max_concurrency,

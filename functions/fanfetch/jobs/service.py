@@ -7,7 +7,7 @@ from typing import Any
 
 from fanfetch import store
 from fanfetch.errors import ErrorDetail, InvalidRequest, NotFound, SinkError
-from fanfetch.jobs.lists import JobRequest, source_location, validate_job
+from fanfetch.jobs.lists import JobRequest, chunk_options, source_location, validate_job
 from fanfetch.jobs.plan import FINISHED, chunk_lines, execution_arn, execution_input, job_keys, new_job_id, plan_chunks
 from fanfetch.jobs.progress import job_status
 from fanfetch.models import JOB_ID_PATTERN
@@ -48,10 +48,11 @@ def submit(request: JobRequest, settings: Settings) -> dict[str, Any]:
         raise _not_configured(settings)
     urls = _source_urls(request.source, settings) if request.source is not None else list(request.urls or [])
     validated = validate_job(urls, request, settings)
-    chunks = list(plan_chunks(validated.urls, request.options, settings.JOB_CHUNK_SECONDS, settings.JOB_CHUNK_MAX_URLS))
+    options = chunk_options(request.options, settings)
+    chunks = list(plan_chunks(validated.urls, options, settings.JOB_CHUNK_SECONDS, settings.JOB_CHUNK_MAX_URLS))
     job_id = new_job_id()
     keys = job_keys(job_id)
-    store.put_bytes(settings.RESULTS_BUCKET, keys["input_key"], b"".join(chunk_lines(chunks, request.options, job_id)))
+    store.put_bytes(settings.RESULTS_BUCKET, keys["input_key"], b"".join(chunk_lines(chunks, options, job_id)))
     # Never more children at once than the job function can run: more would be throttled and fail.
     concurrency = min(request.max_concurrency or settings.JOB_CONCURRENCY, settings.JOB_CONCURRENCY)
     document = execution_input(
