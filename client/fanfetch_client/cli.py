@@ -192,6 +192,8 @@ def wait(client: Client, job_id: str, console: Console, interval: float) -> dict
 
 
 def _client(args: argparse.Namespace) -> Client:
+    if args.bucket and not args.api_url:
+        raise Usage("--bucket goes with --api-url: with a stack, the client uploads to the stack's own bucket")
     if args.api_url:
         stack = Stack(api_url=api_base(args.api_url), bucket=args.bucket)
     else:

@@ -73,6 +73,10 @@ def test_client_refuses_a_malformed_flag_before_calling_the_api(capsys: pytest.C
         assert code == 2
         err = capsys.readouterr().err
         assert err.startswith(f"fanfetch: {problem}") and err.count("\n") == 1, err
+    # --bucket names where --api-url lists go; with a stack it would be ignored, so it is refused
+    code, _ = _run("--bucket", "b", "fetch", "https://example.com/")
+    assert code == 2
+    assert capsys.readouterr().err.startswith("fanfetch: --bucket goes with --api-url")
 
 
 def test_client_reads_the_url_list_from_standard_input(
