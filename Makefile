@@ -15,6 +15,8 @@ BUILD_DIR := .aws-sam/build/FanfetchFunction
 SCAN_VENV ?= .venv-scan
 SCAN_BIN := $(abspath $(SCAN_VENV))/bin
 EVENT ?= events/direct.json
+# ENV="NAME=VALUE ..." sets the function's environment; only from the command line, since shells may export ENV.
+FUNCTION_ENV := $(if $(filter command line,$(origin ENV)),$(foreach pair,$(ENV),--env $(pair)))
 
 # Nothing local may reach AWS: fake credentials and a dead loopback endpoint (sam calls STS first).
 export PATH := $(BIN):$(PATH)
@@ -99,14 +101,14 @@ docs-check: build ## run every command in README.md and docs/ (those needing AWS
 check: lint typecheck validate scan test docs-check ## everything CI runs
 
 invoke: build ## the built function in the runtime emulator: make invoke EVENT=events/api-post.json ENV="K=V ..." JSON=1
-	@$(PY) -m tools.invoke $(EVENT) $(foreach pair,$(ENV),--env $(pair)) $(if $(JSON),--json)
+	@$(PY) -m tools.invoke $(EVENT) $(FUNCTION_ENV) $(if $(JSON),--json)
 
 demo: build ## the main job offline: a local origin, the built function, a table of results
 	@$(PY) -m tools.demo
 
 monitor-run: build ## scheduled runs on your targets, offline (moto): make monitor-run TARGETS=FILE (or URLS="...") RUNS=2
 	@$(PY) -m tools.monitor_run $(if $(TARGETS),--targets $(TARGETS)) $(foreach url,$(URLS),--url $(url)) \
-		$(if $(RUNS),--runs $(RUNS)) $(if $(INTERVAL),--interval $(INTERVAL)) $(foreach pair,$(ENV),--env $(pair))
+		$(if $(RUNS),--runs $(RUNS)) $(if $(INTERVAL),--interval $(INTERVAL)) $(FUNCTION_ENV)
 
 jobs-demo: dev ## a 20,000-URL job offline: moto, make serve, the fanfetch client with its progress bar, the results
 	@$(PY) -m tools.jobs_demo $(ARGS)
