@@ -103,13 +103,13 @@ def read_list_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def read_url_list(path: Path, data: bytes | None = None) -> list[str]:
-    """The URLs of a list file (or of `data` read from it), by the reader the function uses for a job's source
+def read_url_list(path: Path) -> list[str]:
+    """The URLs of a list file (`-`: standard input), by the reader the function uses for a job's source
     (urllist.py, one file for both): a JSON list, CSV with a `url` column, or one URL per line. The content
     decides, never the file's name."""
     name = "standard input" if str(path) == STDIN else str(path)
     try:
-        return urllist.read_url_list(urllist.decode(read_list_bytes(path) if data is None else data, name), name)
+        return urllist.read_url_list(urllist.decode(read_list_bytes(path), name), name)
     except urllist.UrlListError as exc:
         if exc.item is not None:  # a file's items are numbered, not named as the API's fields are
             problem = f"item {exc.item} is neither a URL string nor an object with a string 'url'"

@@ -264,10 +264,15 @@ def _results(args: argparse.Namespace, write: Callable[[str], None]) -> int:
     client = _client(args)
     status = client.status(args.job_id)
     location = (status.get("results") or {}).get("results")
-    if status["status"] not in FINISHED or not location:
+    if status["status"] not in FINISHED:
         raise FanfetchError(
             f"job {args.job_id} is {status['status']}: its results are written when it ends "
             f"(fanfetch{_same_api(args)} job status {args.job_id})"
+        )
+    if not location:
+        raise FanfetchError(
+            f"job {args.job_id} ended {status['status']} and wrote no results "
+            f"(fanfetch{_same_api(args)} job status {args.job_id} says why)"
         )
     output = args.format or ("csv" if args.out is not None and args.out.suffix.lower() == ".csv" else "jsonl")
     lines = (line.decode() + "\n" for line in client.result_lines(location) if line.strip())

@@ -299,3 +299,29 @@ def test_ctrl_c_while_waiting_names_the_job_and_exits_130(
     assert f"job {job_id} keeps running" in err
     assert f"fanfetch --api-url {api} --no-sign job status {job_id}" in err
     job_world.wait(jobs.execution_arn(job_world.state_machine_arn, job_id))
+
+
+def test_client_says_a_stopped_job_wrote_no_results(
+    api: str, job_world: JobWorld, threaded_origin: ThreadedOrigin, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    # Given a job stopped by hand while its only URL hangs
+    listed = tmp_path / "urls.txt"
+    listed.write_text(threaded_origin.url("/hang") + "\n")
+    code, text = _run("--api-url", api, "--no-sign", "job", "submit", str(listed), "--timeout", "3")
+    job_id = text.split("job ", 1)[1].split(" ", 1)[0]
+    arn = jobs.execution_arn(job_world.state_machine_arn, job_id)
+    for _ in range(100):
+        if job_world.sfn.list_map_runs(executionArn=arn)["mapRuns"]:
+            break
+        time.sleep(0.05)
+    job_world.sfn.stop_execution(executionArn=arn, error="Stopped", cause="stopped by its owner")
+    job_world.wait(arn)
+    capsys.readouterr()
+    # When its results are asked for, the client says there are none and where to see why
+    code, _ = _run("--api-url", api, "--no-sign", "job", "results", job_id)
+    assert code == 2
+    assert capsys.readouterr().err.strip() == (
+        f"fanfetch: job {job_id} ended ABORTED and wrote no results "
+        f"(fanfetch --api-url {api} --no-sign job status {job_id} says why)"
+    )
