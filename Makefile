@@ -27,7 +27,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ENDPOINT_URL ?= http://127.0.0.1:9
 export AWS_MAX_ATTEMPTS ?= 1
 
-.PHONY: help dev lint format typecheck validate scan build test check docs-check invoke demo monitor-run jobs-demo monitor-demo chromium serve bench cost deploy delete clean
+.PHONY: help dev lint format schema typecheck validate scan build test check docs-check invoke demo monitor-run jobs-demo monitor-demo chromium serve bench cost deploy delete clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
@@ -50,6 +50,9 @@ lint: dev ## ruff lint and format check
 format: dev ## apply ruff formatting and fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+schema: dev ## write docs/latest.schema.json from the latest.json models (a test checks it is current)
+	PYTHONPATH=functions $(PY) -c 'import sys; from fanfetch.monitoring.state import latest_schema_text; sys.stdout.write(latest_schema_text())' > docs/latest.schema.json
 
 typecheck: dev ## mypy, strict on functions/ and client/
 	$(BIN)/mypy

@@ -95,8 +95,9 @@ def _answer_by() -> float:
 def post_fetch(request: Annotated[FetchRequest, Body()]) -> dict[str, Any]:
     # `step_functions` and `job` shape a job chunk's answer; behind the API the answer is the results, in the body.
     request = request.model_copy(update={"step_functions": False, "job": None})
-    check_limits(request, get_settings())
-    return service.run(request, router.lambda_context, _started(), behind_api=True)
+    settings = get_settings()
+    check_limits(request, settings)
+    return service.run(request, router.lambda_context, _started(), settings, behind_api=True)
 
 
 @router.get("/fetch", summary="Fetch the URLs given as repeated `url` query parameters", responses=RESPONSES)
@@ -108,8 +109,9 @@ def get_fetch() -> dict[str, Any]:
         params = parse_qs(event.raw_query_string or "", keep_blank_values=True)
     else:
         params = {name: list(values) for name, values in (event.multi_value_query_string_parameters or {}).items()}
-    request = query_request(params, get_settings())
-    return service.run(request, router.lambda_context, _started(), behind_api=True)
+    settings = get_settings()
+    request = query_request(params, settings)
+    return service.run(request, router.lambda_context, _started(), settings, behind_api=True)
 
 
 # Jobs: lists beyond one invocation (jobs.py); boto3 is imported only when one of these routes runs.

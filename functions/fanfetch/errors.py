@@ -14,7 +14,9 @@
     │   ├── InvalidTarget              `invalid_url`: the URL cannot be a request target
     │   ├── RedirectError              `redirects`: a loop, an overlong chain or an unusable Location
     │   └── Undecodable                a content coding fanfetch did not ask for (the body's size stays unknown)
-    ├── SinkError                      an AWS sink (S3, SNS) failed; the results are still returned
+    ├── SinkError                      an AWS sink (S3, SNS, Step Functions) failed; the results are still returned
+    │   ├── NoSuchObject               the object or execution asked for is not there
+    │   └── AccessDenied               the function's role may not make the call (also a PermissionError)
     └── WriteConflict                  a conditional S3 write lost to another writer; the caller reads again
 
 These and aiohttp's own exceptions map onto `models.ErrorType` in `engine/failures.py`.
@@ -82,6 +84,14 @@ class SinkError(FanfetchError):
         super().__init__(f"{sink}: {message}")
         self.sink = sink
         self.message = message
+
+
+class NoSuchObject(SinkError):
+    """The object, bucket or execution a call names does not exist; callers that expect absence return None."""
+
+
+class AccessDenied(SinkError, PermissionError):
+    """The function's role may not make the call. Also a PermissionError, as callers have always caught it."""
 
 
 class WriteConflict(FanfetchError):

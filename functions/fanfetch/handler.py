@@ -28,8 +28,9 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
             from fanfetch import api  # heavy; only API events pay for it
 
             return api.handle(event, context, source, started)
-        request = service.request_for(event, source, get_settings())
-        return service.run(request, context, started, scheduled=source is Source.SCHEDULE)
+        settings = get_settings()
+        request = service.request_for(event, source, settings)
+        return service.run(request, context, started, settings, scheduled=source is Source.SCHEDULE)
     except Refusal as refusal:
         logger.warning("refused", extra={"reason": refusal.message, "source": source and source.value})
         if source is Source.DIRECT and event.get("step_functions") is True:

@@ -7,17 +7,19 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import fields
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from fanfetch.engine import fetch_all
 from fanfetch.engine.capture import clip
-from fanfetch.errors import ConfigurationError, InvalidRequest
+from fanfetch.errors import ConfigurationError
 from fanfetch.guard import Guard
-from fanfetch.models import FetchRequest, JobChunk, Timings, dump_response
+from fanfetch.models import FetchRequest, FetchResponse, JobChunk, Timings
+from fanfetch.monitoring import targets
+from fanfetch.monitoring.runner import record_run, sink_reserve_seconds
 from fanfetch.observability import logger
-from fanfetch.recorder import load_targets, record_run, sink_reserve_seconds
-from fanfetch.settings import Settings, get_settings
-from fanfetch.sources import Source, build_request, to_request
+from fanfetch.settings import Settings
+from fanfetch.sources import Source, to_request
 
 if TYPE_CHECKING:  # only a type: importing it at run time costs cold-start time
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -51,12 +53,7 @@ def fetch_budget(
 def request_for(event: Mapping[str, Any], source: Source, settings: Settings) -> FetchRequest:
     """The request of a non-API event; a raw schedule takes its targets from TARGETS_S3_URI when that is set."""
     if source is Source.SCHEDULE and settings.TARGETS_S3_URI:
-        targets = load_targets(settings)  # its own refusals already name the file
-        try:
-            return build_request(targets, settings)
-        except InvalidRequest as exc:  # SchemaMismatch and PayloadTooLarge are refusals of this kind
-            # Name the file: the operator fixes it there, not in the event.
-            raise type(exc)(f"TARGETS_S3_URI {settings.TARGETS_S3_URI}: {exc.message}", exc.details) from None
+        return targets.load_request(settings)
     return to_request(event, source, settings)
 
 
@@ -64,12 +61,12 @@ def run(
     request: FetchRequest,
     context: LambdaContext,
     started: float,
+    settings: Settings,
     behind_api: bool = False,
     scheduled: bool = False,
 ) -> dict[str, Any]:
     """The response to one request, as the invocation's entry point (handler or API route) returns it: fetched,
     recorded (metrics; for monitor runs the stored run, latest.json, status page and alert), fitted to 6 MB."""
-    settings = get_settings()
     if request.job is not None and not settings.RESULTS_BUCKET:
         # Refused before fetching: the results would have nowhere to go.
         raise ConfigurationError("a job chunk needs RESULTS_BUCKET to write its results to")
@@ -79,8 +76,9 @@ def run(
     # case (every call timing out), and a short `deadline` must still leave time to fetch.
     reserve = PART_WRITE_SECONDS if request.job is not None else sink_reserve_seconds(request, settings, scheduled)
     budget = max(whole - reserve, whole / 2)
-    payload = run_fetch(request, settings, budget)
-    payload = record_run(request, payload, settings, context.aws_request_id, scheduled, sinks_until)
+    response = run_fetch(request, settings, budget)
+    # The wall clock is read here, once; everything below takes it as a parameter.
+    payload = record_run(request, response, settings, context.aws_request_id, scheduled, datetime.now(UTC), sinks_until)
     if request.job is not None:
         return keep_part(request.job, payload, settings, sinks_until)
     return fit(payload, STATE_LIMIT_BYTES if request.step_functions else RESPONSE_LIMIT_BYTES, nested=behind_api)
@@ -103,8 +101,8 @@ def keep_part(job: JobChunk, payload: dict[str, Any], settings: Settings, until:
     }
 
 
-def run_fetch(request: FetchRequest, settings: Settings, budget: float) -> dict[str, Any]:
-    """Fetch within `budget` seconds; the results as JSON-ready dicts."""
+def run_fetch(request: FetchRequest, settings: Settings, budget: float) -> FetchResponse:
+    """Fetch within `budget` seconds; the results as the engine returns them."""
     guard = Guard(settings.ALLOWED_NETWORKS, settings.ALLOWED_PORTS)
     # A new event loop, session and connector per invocation: a session kept across
     # asyncio.run calls breaks on warm starts ("Event loop is closed").
@@ -122,7 +120,7 @@ def run_fetch(request: FetchRequest, settings: Settings, budget: float) -> dict[
             "budget_s": round(budget, 3),
         },
     )
-    return dump_response(response)
+    return response
 
 
 def fit(payload: dict[str, Any], limit: int, nested: bool = False) -> dict[str, Any]:

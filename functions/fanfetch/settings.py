@@ -62,7 +62,7 @@ class Settings(BaseModel):
     DEADLINE_MARGIN_SECONDS: Annotated[float, Field(ge=0.05, le=60)] = 0.5
     # Where monitor runs and jobs are kept; monitoring and jobs are off while it is empty.
     RESULTS_BUCKET: str = ""
-    # Monitoring sinks: each is off while its variable is empty (see store.py and monitor.py).
+    # Monitoring sinks: each is off while its variable is empty (see store.py and monitoring/).
     TARGETS_S3_URI: Annotated[str, Field(pattern=r"^(s3://[^/]+/.+)?$")] = ""
     ALERT_TOPIC_ARN: str = ""
     TLS_WARN_DAYS: Annotated[float, Field(ge=0, le=3650)] = 14.0

@@ -1,4 +1,5 @@
-"""The only module that touches AWS (S3, SNS, Step Functions): boto3 imported lazily, plain Python values out."""
+"""The only module that touches AWS (S3, SNS, Step Functions): boto3 imported lazily, plain Python values out,
+and every botocore error mapped onto fanfetch's own in one place (`aws_call`)."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ import json
 import math
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from fanfetch.errors import SinkError, WriteConflict
+from fanfetch.errors import AccessDenied, NoSuchObject, SinkError, WriteConflict
 
 # Two tries: a throttled or reset call gets one more chance, a sink that is down costs at most two timeouts.
 MAX_ATTEMPTS = 2
@@ -76,7 +77,8 @@ def _client(service: str, timeout: float, attempts: int = MAX_ATTEMPTS) -> Any:
 def prepare(service: str, timeout: float) -> None:
     """Import boto3 and load the service's model now (about a second when cold), so that the time a caller
     gives its first call is spent on the call."""
-    _client(service, timeout, MAX_ATTEMPTS)
+    with aws_call(service, absent=frozenset()):
+        _client(service, timeout, MAX_ATTEMPTS)
 
 
 def reset_clients() -> None:
@@ -96,11 +98,6 @@ def _error_code(exc: Exception) -> str:
     return ""
 
 
-def _sink_error(sink: str, exc: Exception) -> SinkError:
-    code = _error_code(exc)
-    return SinkError(sink, f"{code}: {exc}" if code and code not in str(exc) else str(exc))
-
-
 def _aws_errors() -> tuple[type[Exception], ...]:
     # Imported here, not at the top: boto3 is loaded only when a sink is configured.
     from botocore.exceptions import BotoCoreError, ClientError
@@ -108,16 +105,45 @@ def _aws_errors() -> tuple[type[Exception], ...]:
     return (BotoCoreError, ClientError)
 
 
+# What AWS answers for a key, bucket or execution that is not there, and for a call the role may not make.
+ABSENT_KEY = frozenset({"NoSuchKey", "404"})
+MISSING = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound", "ExecutionDoesNotExist", "ResourceNotFound"})
+DENIED = frozenset({"AccessDenied", "403"})
+# A conditional write that lost: S3 answers 412, or 409 while another conditional write is in flight.
+CONFLICT = frozenset({"PreconditionFailed", "412", "ConditionalRequestConflict", "409"})
+
+
+def project_error(sink: str, exc: Exception, absent: frozenset[str] = MISSING, conditional: bool = False) -> Exception:
+    """The one mapping of a botocore error onto fanfetch's own: WriteConflict for a conditional write that lost,
+    NoSuchObject for what `absent` names, AccessDenied, and SinkError for everything else."""
+    code = _error_code(exc)
+    if conditional and code in CONFLICT:
+        return WriteConflict(sink)
+    detail = f"{code}: {exc}" if code and code not in str(exc) else str(exc)
+    if code in absent:
+        return NoSuchObject(sink, detail)
+    if code in DENIED:
+        return AccessDenied(sink, detail)
+    return SinkError(sink, detail)
+
+
+@contextmanager
+def aws_call(sink: str, absent: frozenset[str] = MISSING, conditional: bool = False) -> Iterator[None]:
+    """Every AWS call in this module runs inside: no botocore error leaves it unmapped."""
+    try:
+        yield
+    except _aws_errors() as exc:
+        raise project_error(sink, exc, absent, conditional) from exc
+
+
 def read_object(bucket: str, key: str, timeout: float, attempts: int = MAX_ATTEMPTS) -> StoredObject | None:
     """The object's bytes and ETag, or None when there is no such key (an absent bucket is an error)."""
-    sink = f"s3://{bucket}/{key}"
     try:
-        response = _client("s3", timeout, attempts).get_object(Bucket=bucket, Key=key)
-        body = response["Body"].read()
-    except _aws_errors() as exc:
-        if _error_code(exc) in ("NoSuchKey", "404"):
-            return None
-        raise _sink_error(sink, exc) from exc
+        with aws_call(f"s3://{bucket}/{key}", absent=ABSENT_KEY):
+            response = _client("s3", timeout, attempts).get_object(Bucket=bucket, Key=key)
+            body = response["Body"].read()
+    except NoSuchObject:
+        return None
     return StoredObject(body=body, etag=str(response["ETag"]))
 
 
@@ -133,20 +159,15 @@ def write_object(
 ) -> str:
     """Put an object and return its ETag. With `if_match` or `if_absent` the write is conditional,
     and WriteConflict says another writer came first (S3 answers 412, or 409 for a write in flight)."""
-    sink = f"s3://{bucket}/{key}"
     conditions: dict[str, str] = {}
     if if_match is not None:
         conditions["IfMatch"] = if_match
     elif if_absent:
         conditions["IfNoneMatch"] = "*"
-    try:
+    with aws_call(f"s3://{bucket}/{key}", absent=frozenset(), conditional=bool(conditions)):
         response = _client("s3", timeout, attempts).put_object(
             Bucket=bucket, Key=key, Body=body, ContentType=content_type, **conditions
         )
-    except _aws_errors() as exc:
-        if conditions and _error_code(exc) in ("PreconditionFailed", "412", "ConditionalRequestConflict", "409"):
-            raise WriteConflict(sink) from exc
-        raise _sink_error(sink, exc) from exc
     return str(response.get("ETag", ""))
 
 
@@ -164,10 +185,8 @@ def read_text(uri: str, timeout: float) -> str:
 
 def publish(topic_arn: str, subject: str, message: str, timeout: float, attempts: int = MAX_ATTEMPTS) -> str:
     """Publish one SNS message and return its id."""
-    try:
+    with aws_call(f"SNS topic {topic_arn}", absent=frozenset()):
         response = _client("sns", timeout, attempts).publish(TopicArn=topic_arn, Subject=subject, Message=message)
-    except _aws_errors() as exc:
-        raise _sink_error(f"SNS topic {topic_arn}", exc) from exc
     return str(response["MessageId"])
 
 
@@ -175,7 +194,6 @@ def publish(topic_arn: str, subject: str, message: str, timeout: float, attempts
 
 # Per call; a job's API route has 29 s in all, its aggregation step 15 minutes.
 JOB_CALL_TIMEOUT_SECONDS = 10.0
-MISSING = frozenset({"NoSuchKey", "NoSuchBucket", "404", "NotFound", "ExecutionDoesNotExist", "ResourceNotFound"})
 PART_BYTES = 16 * 1024 * 1024  # S3 wants at least 5 MiB per part but the last
 
 
@@ -204,16 +222,13 @@ def _iso(value: object) -> str | None:
 
 
 def read_source(bucket: str, key: str) -> str | None:
-    """An object as text (UTF-8, BOM tolerated); None when there is no such object, PermissionError when denied."""
+    """An object as text (UTF-8, BOM tolerated); None when there is no such object, AccessDenied (a
+    PermissionError) when denied."""
     try:
-        body: bytes = _jobs_client("s3", f"s3://{bucket}/{key}").get_object(Bucket=bucket, Key=key)["Body"].read()
-    except _aws_errors() as exc:
-        code = _error_code(exc)
-        if code in MISSING:
-            return None
-        if code in ("AccessDenied", "403"):
-            raise PermissionError(f"s3://{bucket}/{key}") from None
-        raise _sink_error(f"s3://{bucket}/{key}", exc) from exc
+        with aws_call(f"s3://{bucket}/{key}"):
+            body: bytes = _jobs_client("s3", f"s3://{bucket}/{key}").get_object(Bucket=bucket, Key=key)["Body"].read()
+    except NoSuchObject:
+        return None
     return body.decode("utf-8-sig")  # UnicodeDecodeError for what is not text: the caller names the object
 
 
@@ -224,11 +239,9 @@ def read_json(bucket: str, key: str) -> Any:
 
 def iter_object(bucket: str, key: str, chunk_bytes: int = 1024 * 1024) -> Iterator[bytes]:
     """An object's bytes in pieces, so that an object of any size is read in bounded memory."""
-    try:
+    with aws_call(f"s3://{bucket}/{key}"):
         body = _jobs_client("s3", f"s3://{bucket}/{key}").get_object(Bucket=bucket, Key=key)["Body"]
         yield from body.iter_chunks(chunk_bytes)
-    except _aws_errors() as exc:
-        raise _sink_error(f"s3://{bucket}/{key}", exc) from exc
 
 
 def iter_lines(bucket: str, key: str) -> Iterator[bytes]:
@@ -247,43 +260,40 @@ def delete_keys(bucket: str, keys: Sequence[str]) -> None:
     s3 = _jobs_client("s3", f"s3://{bucket}")
     for start in range(0, len(keys), 1000):
         batch = [{"Key": key} for key in keys[start : start + 1000]]
-        try:
+        with aws_call(f"s3://{bucket}"):
             answer = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})
-        except _aws_errors() as exc:
-            raise _sink_error(f"s3://{bucket}", exc) from exc
         if answer.get("Errors"):
             first = answer["Errors"][0]
             raise SinkError(f"s3://{bucket}/{first.get('Key')}", f"{first.get('Code')}: {first.get('Message')}")
 
 
 def put_bytes(bucket: str, key: str, body: bytes, content_type: str = "application/x-ndjson") -> None:
-    try:
+    with aws_call(f"s3://{bucket}/{key}"):
         _jobs_client("s3", f"s3://{bucket}/{key}").put_object(
             Bucket=bucket, Key=key, Body=body, ContentType=content_type
         )
-    except _aws_errors() as exc:
-        raise _sink_error(f"s3://{bucket}/{key}", exc) from exc
 
 
 def download(bucket: str, key: str, path: str) -> None:
-    _jobs_client("s3", f"s3://{bucket}/{key}").download_file(bucket, key, path)
+    with aws_call(f"s3://{bucket}/{key}"):
+        _jobs_client("s3", f"s3://{bucket}/{key}").download_file(bucket, key, path)
 
 
 def list_keys(bucket: str, prefix: str) -> list[str]:
     keys: list[str] = []
-    for page in (
-        _jobs_client("s3", f"s3://{bucket}/{prefix}")
-        .get_paginator("list_objects_v2")
-        .paginate(Bucket=bucket, Prefix=prefix)
-    ):
-        keys.extend(item["Key"] for item in page.get("Contents", []))
+    with aws_call(f"s3://{bucket}/{prefix}"):
+        pages = _jobs_client("s3", f"s3://{bucket}/{prefix}").get_paginator("list_objects_v2")
+        for page in pages.paginate(Bucket=bucket, Prefix=prefix):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
     return keys
 
 
 def upload_stream(bucket: str, key: str, pieces: Iterable[bytes], content_type: str = "application/x-ndjson") -> int:
     """Write an object of any size from pieces without holding it in memory; the bytes written."""
-    s3 = _jobs_client("s3", f"s3://{bucket}/{key}")
-    upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)["UploadId"]
+    sink = f"s3://{bucket}/{key}"
+    with aws_call(sink):
+        s3 = _jobs_client("s3", sink)
+        upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type)["UploadId"]
     parts: list[dict[str, Any]] = []
     buffer = bytearray()
     total = 0
@@ -295,40 +305,40 @@ def upload_stream(bucket: str, key: str, pieces: Iterable[bytes], content_type: 
         buffer.clear()
 
     try:
-        for piece in pieces:
-            buffer += piece
-            total += len(piece)
-            if len(buffer) >= PART_BYTES:
+        with aws_call(sink):
+            for piece in pieces:
+                buffer += piece
+                total += len(piece)
+                if len(buffer) >= PART_BYTES:
+                    flush()
+            if buffer or not parts:
                 flush()
-        if buffer or not parts:
-            flush()
-        s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
+            s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
     except BaseException:
-        s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
+        # The parts already sent would be kept, and billed, until aborted; the first error is the one raised.
+        with suppress(Exception), aws_call(sink):
+            s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
         raise
     return total
 
 
 def start_execution(state_machine_arn: str, name: str, document: dict[str, Any]) -> str:
-    try:
+    with aws_call(f"state machine {state_machine_arn}", absent=frozenset()):
         arn: str = _jobs_client("stepfunctions", f"state machine {state_machine_arn}").start_execution(
             stateMachineArn=state_machine_arn, name=name, input=json.dumps(document)
         )["executionArn"]
-    except _aws_errors() as exc:
-        raise _sink_error(f"state machine {state_machine_arn}", exc) from exc
     return arn
 
 
 def describe_execution(execution_arn: str) -> dict[str, Any] | None:
     """status, input (parsed), started_at, stopped_at, error, cause; None when there is no such execution."""
     try:
-        found = _jobs_client("stepfunctions", f"execution {execution_arn}").describe_execution(
-            executionArn=execution_arn
-        )
-    except _aws_errors() as exc:
-        if _error_code(exc) in MISSING:
-            return None
-        raise _sink_error(f"execution {execution_arn}", exc) from exc
+        with aws_call(f"execution {execution_arn}"):
+            found = _jobs_client("stepfunctions", f"execution {execution_arn}").describe_execution(
+                executionArn=execution_arn
+            )
+    except NoSuchObject:
+        return None
     return {
         "status": found["status"],
         "input": json.loads(found.get("input") or "{}"),
@@ -341,13 +351,11 @@ def describe_execution(execution_arn: str) -> dict[str, Any] | None:
 
 def map_run_counts(execution_arn: str) -> dict[str, int] | None:
     """The item counts of the execution's map run (pending, running, succeeded, failed, ...), once it has one."""
-    try:
+    with aws_call(f"map run of {execution_arn}", absent=frozenset()):
         sfn = _jobs_client("stepfunctions", f"map run of {execution_arn}")
         runs = sfn.list_map_runs(executionArn=execution_arn).get("mapRuns", [])
         if not runs:
             return None
         sfn = _jobs_client("stepfunctions", f"map run of {execution_arn}")
         counts: dict[str, int] = sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"]).get("itemCounts", {})
-    except _aws_errors() as exc:
-        raise _sink_error(f"map run of {execution_arn}", exc) from exc
     return {name: int(value) for name, value in counts.items()}

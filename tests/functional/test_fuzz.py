@@ -12,6 +12,7 @@ import pytest
 import schemathesis
 from fanfetch import service
 from fanfetch.handler import lambda_handler
+from fanfetch.models import FetchResponse, FetchSummary
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -48,9 +49,11 @@ hostile_strings = st.sampled_from(
 )
 
 
-def _stub_fetch(request: Any, settings: Any, budget: float) -> dict[str, Any]:
+def _stub_fetch(request: Any, settings: Any, budget: float) -> FetchResponse:
     # Parsing is under test here, not fetching: nothing leaves the process.
-    return {"results": [], "summary": {"total": len(request.urls)}}
+    return FetchResponse(
+        results=[], summary=FetchSummary(total=len(request.urls), ok=0, failed=0, bytes=0, elapsed_ms=0)
+    )
 
 
 @pytest.fixture(autouse=True)
@@ -180,7 +183,7 @@ def test_local_api_serves_the_schema_that_is_fuzzed(local_api: str) -> None:
         assert json.loads(response.read()) == _served_schema()
 
 
-def _real_fetch_with_short_budget(request: Any, settings: Any, budget: float) -> dict[str, Any]:
+def _real_fetch_with_short_budget(request: Any, settings: Any, budget: float) -> FetchResponse:
     """The real engine, with a budget short enough that a generated URL cannot stall the run."""
     return REAL_RUN_FETCH(request, settings, min(budget, 2.0))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -74,7 +75,7 @@ def test_job_counts_a_refused_chunk_as_a_failed_child_named_invalid_request(
     # Given a job file written by hand whose second chunk the function refuses (a timeout of 0)
     settings = get_settings()
     chunks = [[threaded_origin.url(f"/bytes/{i}")] for i in range(3)]
-    job_id = jobs.new_job_id()
+    job_id = jobs.new_job_id(datetime.now(UTC))
     lines = list(jobs.chunk_lines(chunks, FetchOptions(retries=0), job_id))
     bad = json.loads(lines[1])
     bad["options"]["timeout"] = 0

@@ -5,29 +5,41 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from fanfetch import recorder, store
+from fanfetch import store
 from fanfetch.errors import SinkError
-from fanfetch.models import FetchRequest
+from fanfetch.models import FetchError, FetchRequest, FetchResponse, FetchSummary, TlsInfo, UrlResult
+from fanfetch.monitoring import runner
 from fanfetch.settings import Settings
 
 from tests.unit.conftest import BUCKET
 
+NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 
-def payload(*urls: str, ok: bool = True, tls_days: float | None = None) -> dict[str, Any]:
-    tls = {"days_left": tls_days} if tls_days is not None else None
+
+def payload(*urls: str, ok: bool = True, tls_days: float | None = None) -> FetchResponse:
+    tls = TlsInfo(days_left=tls_days) if tls_days is not None else None
+    error = None if ok else FetchError(type="http", message="status 500")
     results = [
-        {"url": u, "ok": ok, "status": 200 if ok else 500, "bytes": 10, "elapsed_ms": 5.0, "tls": tls} for u in urls
+        UrlResult(url=u, status=200 if ok else 500, bytes=10, elapsed_ms=5.0, tls=tls, error=error) for u in urls
     ]
-    summary = {
-        "total": len(urls),
-        "ok": len(urls) if ok else 0,
-        "failed": 0 if ok else len(urls),
-        "bytes": 10 * len(urls),
-    }
-    return {"results": results, "summary": {**summary, "elapsed_ms": 5.0}}
+    summary = FetchSummary(
+        total=len(urls),
+        ok=len(urls) if ok else 0,
+        failed=0 if ok else len(urls),
+        bytes=10 * len(urls),
+        elapsed_ms=5.0,
+    )
+    return FetchResponse(results=results, summary=summary)
+
+
+def record_run(
+    request: FetchRequest, response: FetchResponse, settings: Settings, request_id: str, scheduled: bool
+) -> dict[str, Any]:
+    return runner.record_run(request, response, settings, request_id, scheduled, NOW)
 
 
 def request(*urls: str, store_run: bool = False) -> FetchRequest:
@@ -49,12 +61,12 @@ def test_overlapping_runs_both_land_in_latest_json(aws: Any, monkeypatch: pytest
         reads.append(key)
         if len(reads) == 1:
             monkeypatch.setattr(store, "read_object", real_read)
-            recorder.record_run(request("https://a.test/"), payload("https://a.test/"), settings, "run-a", True)
+            record_run(request("https://a.test/"), payload("https://a.test/"), settings, "run-a", True)
         return stored
 
     monkeypatch.setattr(store, "read_object", read_then_let_a_finish)
     # When B records its run
-    response = recorder.record_run(request("https://b.test/"), payload("https://b.test/"), settings, "run-b", True)
+    response = record_run(request("https://b.test/"), payload("https://b.test/"), settings, "run-b", True)
     # Then B's first write lost the race, B merged again, and both URLs are in latest.json
     latest = json.loads(aws.get_object(Bucket=BUCKET, Key="latest.json")["Body"].read())
     assert set(latest["urls"]) == {"https://a.test/", "https://b.test/"}
@@ -64,7 +76,7 @@ def test_overlapping_runs_both_land_in_latest_json(aws: Any, monkeypatch: pytest
 
 def test_a_direct_run_keeps_nothing_and_emits_no_monitor_metrics(aws: Any, capsys: pytest.CaptureFixture[str]) -> None:
     settings = Settings(RESULTS_BUCKET=BUCKET)
-    response = recorder.record_run(
+    response = record_run(
         request("https://a.test/"), payload("https://a.test/", ok=False, tls_days=3), settings, "r", False
     )
     assert "monitor" not in response and "change" not in response["results"][0]
@@ -75,7 +87,7 @@ def test_a_direct_run_keeps_nothing_and_emits_no_monitor_metrics(aws: Any, capsy
 
 
 def test_store_without_a_bucket_says_so_in_the_response() -> None:
-    response = recorder.record_run(
+    response = record_run(
         request("https://a.test/", store_run=True), payload("https://a.test/"), Settings(), "r", False
     )
     assert response["monitor"]["errors"] == ["store: true needs RESULTS_BUCKET to be set"]
@@ -85,16 +97,14 @@ def test_monitor_runs_emit_down_and_tls_metrics_and_per_url_metrics_only_when_co
     aws: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     urls = ("https://a.test/", "https://b.test/")
-    recorder.record_run(
-        request(*urls), payload(*urls, tls_days=40.5), Settings(AWS_LAMBDA_FUNCTION_NAME="fn"), "r1", True
-    )
+    record_run(request(*urls), payload(*urls, tls_days=40.5), Settings(AWS_LAMBDA_FUNCTION_NAME="fn"), "r1", True)
     (document,) = emf(capsys.readouterr().out)
     assert document["UrlsDown"] == [0] and document["MinTlsDaysLeft"] == [40.5]
     assert [set(names) for names in document["_aws"]["CloudWatchMetrics"][0]["Dimensions"]] == [{"service", "function"}]
     assert document["function"] == "fn"
 
     settings = Settings(AWS_LAMBDA_FUNCTION_NAME="fn", URL_METRICS=True)
-    recorder.record_run(request(*urls), payload(*urls), settings, "r2", True)
+    record_run(request(*urls), payload(*urls), settings, "r2", True)
     documents = emf(capsys.readouterr().out)
     per_url = [d for d in documents if "url" in d]
     assert [d["url"] for d in per_url] == list(urls)
@@ -106,9 +116,9 @@ def test_monitor_runs_emit_down_and_tls_metrics_and_per_url_metrics_only_when_co
 
 def test_sink_reserve_is_kept_only_for_monitor_runs_with_a_bucket() -> None:
     with_bucket = Settings(RESULTS_BUCKET=BUCKET, SINK_TIMEOUT_SECONDS=2)
-    assert recorder.sink_reserve_seconds(request("https://a.test/"), with_bucket, scheduled=True) == 10
-    assert recorder.sink_reserve_seconds(request("https://a.test/"), with_bucket, scheduled=False) == 0
-    assert recorder.sink_reserve_seconds(request("https://a.test/"), Settings(), scheduled=True) == 0
+    assert runner.sink_reserve_seconds(request("https://a.test/"), with_bucket, scheduled=True) == 10
+    assert runner.sink_reserve_seconds(request("https://a.test/"), with_bucket, scheduled=False) == 0
+    assert runner.sink_reserve_seconds(request("https://a.test/"), Settings(), scheduled=True) == 0
 
 
 def test_an_unreachable_s3_endpoint_keeps_the_results_and_names_the_sink(
@@ -121,7 +131,7 @@ def test_an_unreachable_s3_endpoint_keeps_the_results_and_names_the_sink(
     store.reset_clients()
     settings = Settings(RESULTS_BUCKET=BUCKET, SINK_TIMEOUT_SECONDS=1)
     try:
-        response = recorder.record_run(request("https://a.test/"), payload("https://a.test/"), settings, "r", True)
+        response = record_run(request("https://a.test/"), payload("https://a.test/"), settings, "r", True)
     finally:
         store.reset_clients()
     assert response["results"][0]["ok"] is True
@@ -168,7 +178,7 @@ def test_an_odd_latest_json_does_not_stop_the_run(aws: Any, latest: dict[str, An
 
     # When two runs are recorded
     for run in ("r1", "r2"):
-        response = recorder.record_run(request("https://a.test/"), payload("https://a.test/"), settings, run, True)
+        response = record_run(request("https://a.test/"), payload("https://a.test/"), settings, run, True)
         # Then each keeps its results, latest.json and its page, with no error
         assert response["monitor"]["errors"] == []
         assert set(response["monitor"]["stored"]) == {"latest", "run", "status_page"}
@@ -179,13 +189,13 @@ def test_an_odd_latest_json_does_not_stop_the_run(aws: Any, latest: dict[str, An
 
 
 def test_a_bug_while_keeping_the_run_still_returns_the_results(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from fanfetch import monitor
+    from fanfetch.monitoring import transitions
 
     def broken(*args: Any, **kwargs: Any) -> Any:
         raise KeyError("a bug")
 
-    monkeypatch.setattr(monitor, "compare_run", broken)
-    response = recorder.record_run(
+    monkeypatch.setattr(transitions, "compare_run", broken)
+    response = record_run(
         request("https://a.test/"), payload("https://a.test/"), Settings(RESULTS_BUCKET=BUCKET), "r", True
     )
     assert response["results"][0]["ok"] is True
@@ -206,8 +216,8 @@ def test_a_run_that_cannot_merge_into_latest_json_still_keeps_its_run_document(
         return real_write(bucket, key, *args, **kwargs)
 
     monkeypatch.setattr(store, "write_object", always_beaten)
-    monkeypatch.setattr(recorder, "_pause_before_merging_again", lambda attempt, clock: None)
-    response = recorder.record_run(
+    monkeypatch.setattr(runner, "_pause_before_merging_again", lambda attempt, clock: None)
+    response = record_run(
         request("https://a.test/"), payload("https://a.test/"), Settings(RESULTS_BUCKET=BUCKET), "r", True
     )
     # Then the run says so, and its run document is kept; the page, which shows latest.json, is not rewritten
@@ -215,3 +225,30 @@ def test_a_run_that_cannot_merge_into_latest_json_still_keeps_its_run_document(
     assert error == f"s3://{BUCKET}/latest.json: still changing after 5 attempts; this run's state is not in it"
     assert set(response["monitor"]["stored"]) == {"run"}
     assert response["results"][0]["change"] == "new"
+
+
+def test_metrics_state_page_and_alert_all_show_the_judges_verdict(
+    aws: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a judge that calls every URL down, whatever was fetched
+    import boto3
+    from fanfetch.monitoring import judge
+
+    monkeypatch.setattr(judge, "health", lambda seen: "down")
+    topic = boto3.client("sns").create_topic(Name="alerts")["TopicArn"]
+    settings = Settings(RESULTS_BUCKET=BUCKET, ALERT_TOPIC_ARN=topic, URL_METRICS=True)
+
+    # When a run of a URL that answered 200 is recorded
+    response = record_run(request("https://a.test/"), payload("https://a.test/"), settings, "r", True)
+
+    # Then the metrics, the response, latest.json, the page and the alert all say down
+    documents = emf(capsys.readouterr().out)
+    assert documents[0]["UrlsDown"] == [1] and documents[0]["UrlsFailed"] == [0]
+    assert [d["UrlUp"] for d in documents if "url" in d] == [[0]]
+    assert response["results"][0]["ok"] is True and response["results"][0]["state"] == "down"
+    latest = json.loads(aws.get_object(Bucket=BUCKET, Key="latest.json")["Body"].read())
+    assert latest["urls"]["https://a.test/"]["state"] == "down"
+    page = aws.get_object(Bucket=BUCKET, Key="status.html")["Body"].read().decode()
+    assert 'data-state="down"' in page and 'data-state="up"' not in page
+    assert response["monitor"]["alert"]["went_down"] == ["https://a.test/"]
+    assert response["monitor"]["alert"]["message_id"]

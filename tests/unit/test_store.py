@@ -7,7 +7,7 @@ from typing import Any
 import boto3
 import pytest
 from fanfetch import store
-from fanfetch.errors import SinkError, WriteConflict
+from fanfetch.errors import AccessDenied, SinkError, WriteConflict
 
 from tests.unit.conftest import BUCKET
 
@@ -78,3 +78,75 @@ def test_publish_returns_the_message_id_and_a_refusal_names_the_topic(aws: objec
     missing = topic.replace("alerts", "gone")
     with pytest.raises(SinkError, match=f"SNS topic {missing}"):
         store.publish(missing, "subject", "text", 2.0)
+
+
+# Every public call of store.py, against a bucket, topic or state machine that does not exist.
+CALLS = {
+    "read_object": lambda: store.read_object("no-such-bucket", "k", 2.0),
+    "write_object": lambda: store.write_object("no-such-bucket", "k", b"x", "text/plain", 2.0),
+    "read_text": lambda: store.read_text("s3://no-such-bucket/k", 2.0),
+    "publish": lambda: store.publish("arn:aws:sns:us-east-1:123456789012:gone", "s", "t", 2.0),
+    "put_bytes": lambda: store.put_bytes("no-such-bucket", "k", b"x"),
+    "iter_object": lambda: list(store.iter_object("no-such-bucket", "k")),
+    "download": lambda: store.download("no-such-bucket", "k", "/dev/null"),
+    "list_keys": lambda: store.list_keys("no-such-bucket", "p/"),
+    "upload_stream": lambda: store.upload_stream("no-such-bucket", "k", [b"x"]),
+    "start_execution": lambda: store.start_execution(
+        "arn:aws:states:us-east-1:123456789012:stateMachine:gone", "job", {}
+    ),
+    "map_run_counts": lambda: store.map_run_counts("arn:aws:states:us-east-1:123456789012:execution:gone:job"),
+}
+
+
+def _raises_only_fanfetch_errors(call: Any) -> BaseException | None:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        call()
+    except (BotoCoreError, ClientError) as exc:
+        pytest.fail(f"a raw botocore error left store.py: {exc!r}")
+    except (SinkError, WriteConflict) as exc:
+        return exc
+    return None
+
+
+# moto lists no map runs for an execution it does not know, where AWS answers ExecutionDoesNotExist.
+@pytest.mark.parametrize("name", sorted(set(CALLS) - {"map_run_counts"}))
+def test_no_raw_botocore_error_leaves_store_when_the_resource_is_missing(aws: object, name: str) -> None:
+    error = _raises_only_fanfetch_errors(CALLS[name])
+    assert isinstance(error, SinkError), f"{name} raised nothing for a missing resource"
+
+
+@pytest.mark.parametrize("name", sorted(CALLS))
+def test_no_raw_botocore_error_leaves_store_when_aws_is_unreachable(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    # Given an endpoint where nothing listens (port 9, discard, is closed on loopback)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    store.reset_clients()
+    try:
+        error = _raises_only_fanfetch_errors(CALLS[name])
+    finally:
+        store.reset_clients()
+    assert isinstance(error, SinkError) and "127.0.0.1:9" in str(error)
+
+
+def test_a_denied_read_is_access_denied_and_still_a_permission_error() -> None:
+    from botocore.exceptions import ClientError
+
+    denied = ClientError({"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "GetObject")
+    error = store.project_error("s3://b/k", denied)
+    assert isinstance(error, AccessDenied) and isinstance(error, PermissionError)
+    assert (
+        str(error) == "s3://b/k: An error occurred (AccessDenied) when calling the GetObject operation: Access Denied"
+    )
+
+
+def test_describe_execution_is_none_for_an_execution_that_does_not_exist(aws: object) -> None:
+    arn = boto3.client("stepfunctions").create_state_machine(
+        name="jobs",
+        definition='{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true}}}',
+        roleArn="arn:aws:iam::123456789012:role/sfn",
+    )["stateMachineArn"]
+    assert store.describe_execution(arn.replace("stateMachine:jobs", "execution:jobs:none")) is None

@@ -80,9 +80,14 @@ def test_template_routes_differ_between_iam_and_jwt_only_in_authorization() -> N
 def _evaluated(value: Any, parameters: dict[str, str]) -> Any:
     """Evaluate the condition functions the template uses, as CloudFormation would for these parameter values."""
     if isinstance(value, list):
-        return [_evaluated(item, parameters) for item in value]
+        items = [_evaluated(item, parameters) for item in value]
+        return [item for item in items if item != {"Ref": "AWS::NoValue"}]
     if not isinstance(value, dict):
         return value
+    if "Condition" in value and len(value) == 1:
+        return _condition(value["Condition"], parameters)
+    if "Fn::And" in value:
+        return all(_evaluated(item, parameters) for item in value["Fn::And"])
     if "Fn::If" in value:
         condition, when_true, when_false = value["Fn::If"]
         return _evaluated(when_true if _condition(condition, parameters) else when_false, parameters)
@@ -256,3 +261,87 @@ def test_template_transforms_without_sam_adding_permissions() -> None:
     managed = resources["JobsStateMachineRole"]["Properties"]["ManagedPolicyArns"]
     assert managed == ["arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"]  # added by Tracing
     assert resources["FanfetchFunctionMonitor"]["Properties"]["State"] == {"Ref": "MonitorState"}
+
+
+PUBLIC_PAGE_KINDS = (
+    "AWS::CloudFront::Distribution",
+    "AWS::CloudFront::OriginAccessControl",
+    "AWS::CloudFront::ResponseHeadersPolicy",
+    "AWS::CloudFront::CachePolicy",
+)
+
+
+def _bucket_statements(parameters: dict[str, str]) -> list[dict[str, Any]]:
+    (policy,) = _deployed("AWS::S3::BucketPolicy", parameters).values()
+    statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_template_has_no_public_page_and_a_private_bucket_by_default() -> None:
+    for kind in PUBLIC_PAGE_KINDS:
+        assert _deployed(kind, {}) == {}, kind
+    assert [statement["Sid"] for statement in _bucket_statements({})] == ["TlsOnly"]
+    assert TEMPLATE["Outputs"]["StatusPageUrl"]["Condition"] == "PublicPage"
+    assert not _condition("PublicPage", {}) and _condition("PublicPage", {"PublicStatusPage": "true"})
+
+
+def test_template_public_page_lets_only_its_distribution_read_only_the_page_json_and_badges() -> None:
+    parameters = {"PublicStatusPage": "true"}
+    (distribution,) = _deployed("AWS::CloudFront::Distribution", parameters).values()
+    config = distribution["DistributionConfig"]
+    (origin,) = config["Origins"]
+    assert origin["DomainName"] == {"Fn::GetAtt": ["ResultsBucket", "RegionalDomainName"]}
+    assert origin["OriginAccessControlId"] == {"Fn::GetAtt": ["StatusPageOriginAccessControl", "Id"]}
+    behavior = config["DefaultCacheBehavior"]
+    assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behavior["AllowedMethods"] == ["GET", "HEAD"]
+    assert config["ViewerCertificate"] == {"CloudFrontDefaultCertificate": True}
+    assert "Aliases" not in config
+    # The bucket policy: CloudFront, on the condition that it is this distribution, may get three kinds of key
+    allow = [statement for statement in _bucket_statements(parameters) if statement["Effect"] == "Allow"]
+    assert allow == [
+        {
+            "Sid": "StatusPageThroughCloudFront",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudfront.amazonaws.com"},
+            "Action": "s3:GetObject",
+            "Resource": [
+                {"Fn::Sub": "${ResultsBucket.Arn}/status.html"},
+                {"Fn::Sub": "${ResultsBucket.Arn}/status.json"},
+                {"Fn::Sub": "${ResultsBucket.Arn}/badges/*"},
+            ],
+            "Condition": {
+                "StringEquals": {
+                    "AWS:SourceArn": {
+                        "Fn::Sub": "arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/"
+                        "${StatusPageDistribution}"
+                    }
+                }
+            },
+        }
+    ]
+    # The bucket itself still blocks every public grant
+    (bucket,) = _deployed("AWS::S3::Bucket", parameters).values()
+    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
+    (headers,) = _deployed("AWS::CloudFront::ResponseHeadersPolicy", parameters).values()
+    security = headers["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert "frame-ancestors 'none'" in security["ContentSecurityPolicy"]["ContentSecurityPolicy"]
+    assert security["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31536000
+    (cache,) = _deployed("AWS::CloudFront::CachePolicy", parameters).values()
+    assert cache["CachePolicyConfig"]["DefaultTTL"] <= 60
+
+
+def test_template_public_page_takes_a_custom_domain_only_with_its_certificate() -> None:
+    certificate = "arn:aws:acm:us-east-1:123456789012:certificate/abc"
+    domain_only = {"PublicStatusPage": "true", "StatusPageDomain": "status.example.com"}
+    (distribution,) = _deployed("AWS::CloudFront::Distribution", domain_only).values()
+    assert "Aliases" not in distribution["DistributionConfig"]
+    both = {**domain_only, "StatusPageCertificateArn": certificate}
+    (distribution,) = _deployed("AWS::CloudFront::Distribution", both).values()
+    config = distribution["DistributionConfig"]
+    assert config["Aliases"] == ["status.example.com"]
+    assert config["ViewerCertificate"] == {
+        "AcmCertificateArn": certificate,
+        "SslSupportMethod": "sni-only",
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+    }

@@ -99,10 +99,9 @@ def chunk_lines(chunks: Iterable[Sequence[str]], options: FetchOptions, job_id: 
         yield compact(chunk_line(chunk, dumped, job_id, number)).encode() + b"\n"
 
 
-def new_job_id(now: datetime | None = None) -> str:
+def new_job_id(now: datetime) -> str:
     """Sortable by time, unique, and a valid Step Functions execution name."""
-    moment = now or datetime.now(UTC)
-    return f"{moment:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:12]}"
+    return f"{now.astimezone(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:12]}"
 
 
 def job_keys(job_id: str) -> dict[str, str]:

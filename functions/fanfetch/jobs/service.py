@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from fanfetch import store
@@ -50,7 +51,7 @@ def submit(request: JobRequest, settings: Settings) -> dict[str, Any]:
     validated = validate_job(urls, request, settings)
     options = chunk_options(request.options, settings)
     chunks = list(plan_chunks(validated.urls, options, settings.JOB_CHUNK_SECONDS, settings.JOB_CHUNK_MAX_URLS))
-    job_id = new_job_id()
+    job_id = new_job_id(datetime.now(UTC))
     keys = job_keys(job_id)
     store.put_bytes(settings.RESULTS_BUCKET, keys["input_key"], b"".join(chunk_lines(chunks, options, job_id)))
     # Never more children at once than the job function can run: more would be throttled and fail.

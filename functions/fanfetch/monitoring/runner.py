@@ -1,4 +1,4 @@
-"""After a fetch: metrics, then for monitor runs the comparison, the stored run, latest.json, status page and alert."""
+"""Monitoring's one part with I/O: after a fetch, the metrics; for monitor runs latest.json, the run, page, alert."""
 
 from __future__ import annotations
 
@@ -6,12 +6,25 @@ import json
 import random
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from fanfetch import monitor, store
-from fanfetch.errors import InvalidRequest, SinkError, TargetsUnavailable, WriteConflict
-from fanfetch.models import FetchRequest
+from fanfetch import store
+from fanfetch.errors import SinkError, WriteConflict
+from fanfetch.models import FetchRequest, FetchResponse, dump_response
+from fanfetch.monitoring import judge, transitions
+from fanfetch.monitoring.alerts.channels.sns import SnsChannel
+from fanfetch.monitoring.alerts.message import alert_message
+from fanfetch.monitoring.state import (
+    LATEST_KEY,
+    SCHEMA_VERSION,
+    STATUS_PAGE_KEY,
+    LatestDocument,
+    RunInfo,
+    iso,
+    run_key,
+)
+from fanfetch.monitoring.transitions import RunComparison
 from fanfetch.observability import emit_run_metrics, logger
 from fanfetch.settings import Settings
 
@@ -33,36 +46,26 @@ def sink_reserve_seconds(request: FetchRequest, settings: Settings, scheduled: b
     return min(SINK_CALLS * settings.SINK_TIMEOUT_SECONDS, 15.0)
 
 
-def load_targets(settings: Settings) -> dict[str, Any]:
-    """The request document kept at TARGETS_S3_URI (text lines, a JSON list or a JSON request)."""
-    try:
-        text = store.read_text(settings.TARGETS_S3_URI, settings.SINK_TIMEOUT_SECONDS)
-        return monitor.parse_targets(text)
-    except SinkError as exc:
-        logger.error(
-            "targets unavailable", extra={"sink": "targets", "uri": settings.TARGETS_S3_URI, "reason": str(exc)}
-        )
-        raise TargetsUnavailable(f"targets could not be read from TARGETS_S3_URI: {exc}") from None
-    except ValueError as exc:
-        raise InvalidRequest(f"TARGETS_S3_URI {settings.TARGETS_S3_URI}: {exc}") from None
-
-
 def record_run(
     request: FetchRequest,
-    payload: dict[str, Any],
+    response: FetchResponse,
     settings: Settings,
     request_id: str,
     scheduled: bool,
+    now: datetime,
     sinks_until: float | None = None,
 ) -> dict[str, Any]:
-    """The one step after a fetch. Returns the payload, for monitor runs with change and state per URL
-    and a `monitor` object saying where the run was stored. A failing sink is logged and reported in
-    `monitor.errors`; the results are returned whatever the sinks do, and by `sinks_until` (monotonic)."""
+    """The one step after a fetch, with `now` the time it finished. Returns the response as JSON-ready dicts, for
+    monitor runs with change and state per URL and a `monitor` object saying where the run was stored. A failing
+    sink is logged and reported in `monitor.errors`; the results are returned whatever the sinks do, and by
+    `sinks_until` (monotonic)."""
     monitored = is_monitor_run(request, scheduled)
+    verdicts = judge.judge_all(response.results) if monitored else None
     emit_run_metrics(
-        payload, settings.AWS_LAMBDA_FUNCTION_NAME, monitored=monitored, per_url=monitored and settings.URL_METRICS
+        response, settings.AWS_LAMBDA_FUNCTION_NAME, verdicts=verdicts, per_url=monitored and settings.URL_METRICS
     )
-    if not monitored:
+    payload = dump_response(response)  # the one place the results become dicts
+    if verdicts is None:
         return payload
     if not settings.RESULTS_BUCKET:
         if request.options.store:
@@ -72,12 +75,11 @@ def record_run(
                 "errors": ["store: true needs RESULTS_BUCKET to be set"],
             }
         return payload
-    finished = datetime.now(UTC)
-    started = finished - timedelta(milliseconds=float(payload["summary"].get("elapsed_ms") or 0))
+    started = now - timedelta(milliseconds=response.summary.elapsed_ms)
     store.prepare("s3", settings.SINK_TIMEOUT_SECONDS)
-    clock = store.CallClock(settings.SINK_TIMEOUT_SECONDS, sinks_until)
     try:
-        return _keep(payload, settings, request_id, scheduled, started, clock)
+        clock = store.CallClock(settings.SINK_TIMEOUT_SECONDS, sinks_until)
+        return _keep(payload, verdicts, settings, request_id, scheduled, started, now, clock)
     except Exception:  # noqa: BLE001 - a bug in keeping the run must not cost the results already fetched
         logger.exception("keeping the run failed: a bug in fanfetch; the results are still returned")
         kept = payload.setdefault("monitor", {"stored": {}, "alert": None, "errors": []})
@@ -85,13 +87,37 @@ def record_run(
         return payload
 
 
+def annotate(payload: dict[str, Any], comparison: RunComparison) -> dict[str, Any]:
+    """Each result gets its change and state; the summary counts went-down, recovered and changed."""
+    for result, verdict in zip(payload["results"], comparison.verdicts, strict=True):
+        result["change"] = verdict.change
+        result["changes"] = verdict.changes
+        result["state"] = verdict.state
+        result["state_since"] = verdict.since
+        result["state_seconds"] = round(verdict.seconds_in_state, 3)
+    payload["summary"]["went_down"] = comparison.went_down
+    payload["summary"]["recovered"] = comparison.recovered
+    payload["summary"]["changed"] = comparison.changed
+    return payload
+
+
+def run_document(payload: dict[str, Any], run: RunInfo) -> dict[str, Any]:
+    """What is kept of one run under runs/: who ran it, when, and the results as returned."""
+    return {
+        "schema": SCHEMA_VERSION,
+        "run": run.model_dump(),
+        "summary": payload["summary"],
+        "results": payload["results"],
+    }
+
+
 def _sink_failed(errors: list[str], sink: str, exc: SinkError) -> None:
     errors.append(str(exc))
     logger.error(f"{sink} failed; the results are still returned", extra={"sink": sink, "reason": str(exc)})
 
 
-def _read_latest(bucket: str, clock: store.CallClock) -> tuple[dict[str, Any] | None, str | None]:
-    stored = store.read_object(bucket, monitor.LATEST_KEY, *clock.limit(f"s3://{bucket}/{monitor.LATEST_KEY}"))
+def _read_latest(bucket: str, clock: store.CallClock) -> tuple[LatestDocument | None, str | None]:
+    stored = store.read_object(bucket, LATEST_KEY, *clock.limit(f"s3://{bucket}/{LATEST_KEY}"))
     if stored is None:
         return None, None
     try:
@@ -99,12 +125,12 @@ def _read_latest(bucket: str, clock: store.CallClock) -> tuple[dict[str, Any] | 
     except ValueError:
         logger.warning("latest.json is not JSON; starting afresh", extra={"bucket": bucket})
         return None, stored.etag
-    return (document if isinstance(document, dict) else None), stored.etag
+    return LatestDocument.read(document), stored.etag
 
 
 @dataclass(slots=True)
 class LatestUpdate:
-    comparison: monitor.RunComparison
+    comparison: RunComparison
     merged: bool  # False when overlapping runs kept changing latest.json until the attempts ran out
 
 
@@ -116,20 +142,20 @@ def _pause_before_merging_again(attempt: int, clock: store.CallClock) -> None:
 
 
 def _update_latest(
-    payload: dict[str, Any], settings: Settings, run: dict[str, Any], started: datetime, clock: store.CallClock
+    verdicts: list[judge.Verdict], settings: Settings, run: RunInfo, started: datetime, clock: store.CallClock
 ) -> LatestUpdate:
     """Read, compare, write with a condition on what was read; a lost race reads again and merges again."""
     bucket = settings.RESULTS_BUCKET
-    latest = f"s3://{bucket}/{monitor.LATEST_KEY}"
+    latest = f"s3://{bucket}/{LATEST_KEY}"
     for attempt in range(1, LATEST_WRITE_ATTEMPTS + 1):
         previous, etag = _read_latest(bucket, clock)
-        comparison = monitor.compare_run(payload["results"], previous, started, run, settings.TLS_WARN_DAYS)
-        body = json.dumps(comparison.latest, indent=1).encode()
+        comparison = transitions.compare_run(verdicts, previous, started, run, settings.TLS_WARN_DAYS)
+        body = json.dumps(comparison.latest.dump(), indent=1).encode()
         timeout, attempts = clock.limit(latest)
         try:
             store.write_object(
                 bucket,
-                monitor.LATEST_KEY,
+                LATEST_KEY,
                 body,
                 "application/json",
                 timeout,
@@ -147,16 +173,13 @@ def _update_latest(
 
 
 def _announce(
-    comparison: monitor.RunComparison,
-    run: dict[str, Any],
-    settings: Settings,
-    clock: store.CallClock,
-    errors: list[str],
+    comparison: RunComparison, run: RunInfo, settings: Settings, clock: store.CallClock, errors: list[str]
 ) -> dict[str, Any] | None:
-    """Publish the run's alert, if it has one; what was announced, with the message id when SNS took it."""
+    """Send the run's alert, if it has one; what was announced, with the message id when the channel took it."""
     if not (settings.ALERT_TOPIC_ARN and comparison.should_alert):
         return None
-    subject, message = monitor.alert_message(comparison, run, settings.TLS_WARN_DAYS)
+    channel = SnsChannel(settings.ALERT_TOPIC_ARN, clock)
+    message = alert_message(comparison, run, settings.TLS_WARN_DAYS, channel.limits)
     alert: dict[str, Any] = {
         "went_down": [verdict.url for verdict in comparison.alerts if verdict.went_down],
         "recovered": [verdict.url for verdict in comparison.alerts if verdict.recovered],
@@ -164,8 +187,7 @@ def _announce(
         "message_id": None,
     }
     try:
-        timeout, attempts = clock.limit(f"SNS topic {settings.ALERT_TOPIC_ARN}")
-        alert["message_id"] = store.publish(settings.ALERT_TOPIC_ARN, subject, message, timeout, attempts)
+        alert["message_id"] = channel.send(message).message_id
     except SinkError as exc:
         _sink_failed(errors, "alert topic", exc)
     return alert
@@ -173,48 +195,51 @@ def _announce(
 
 def _keep(
     payload: dict[str, Any],
+    verdicts: list[judge.Verdict],
     settings: Settings,
     request_id: str,
     scheduled: bool,
     started: datetime,
+    now: datetime,
     clock: store.CallClock,
 ) -> dict[str, Any]:
     bucket = settings.RESULTS_BUCKET
-    key = monitor.run_key(started, request_id)
-    run = {"request_id": request_id, "at": monitor.iso(started), "key": key, "scheduled": scheduled}
+    key = run_key(started, request_id)
+    run = RunInfo(request_id=request_id, at=iso(started), key=key, scheduled=scheduled)
     errors: list[str] = []
     stored: dict[str, str] = {}
     payload["monitor"] = {"stored": stored, "alert": None, "errors": errors}
     try:
-        update = _update_latest(payload, settings, run, started, clock)
+        update = _update_latest(verdicts, settings, run, started, clock)
     except SinkError as exc:
         # The bucket is gone or unreachable: one error, and no further calls to it in this run.
         _sink_failed(errors, "results bucket", exc)
         return payload
     comparison = update.comparison
-    monitor.annotate(payload, comparison)
+    annotate(payload, comparison)
     if update.merged:
-        stored["latest"] = f"s3://{bucket}/{monitor.LATEST_KEY}"
+        stored["latest"] = f"s3://{bucket}/{LATEST_KEY}"
     else:
         reason = f"still changing after {LATEST_WRITE_ATTEMPTS} attempts; this run's state is not in it"
-        _sink_failed(errors, "results bucket", SinkError(f"s3://{bucket}/{monitor.LATEST_KEY}", reason))
+        _sink_failed(errors, "results bucket", SinkError(f"s3://{bucket}/{LATEST_KEY}", reason))
     # The alert goes first: of what follows, it is what a person is waiting for.
     payload["monitor"]["alert"] = alert = _announce(comparison, run, settings, clock, errors)
-    document = json.dumps(monitor.run_document(payload, run)).encode()
+    document = json.dumps(run_document(payload, run)).encode()
     try:
         timeout, attempts = clock.limit(f"s3://{bucket}/{key}")
         store.write_object(bucket, key, document, "application/json", timeout, attempts=attempts)
         stored["run"] = f"s3://{bucket}/{key}"
         if update.merged:
             # Every run that moves latest.json refreshes the page, so the page never lags behind it.
-            from fanfetch import statuspage  # Jinja2 is loaded only when a page is written
+            from fanfetch.monitoring import views
+            from fanfetch.monitoring.render import page  # Jinja2 is loaded only when a page is written
 
-            page = statuspage.render(comparison.latest, datetime.now(UTC), settings.TLS_WARN_DAYS)
-            timeout, attempts = clock.limit(f"s3://{bucket}/{monitor.STATUS_PAGE_KEY}")
+            html = page.render(views.page_view(comparison.latest, now, settings.TLS_WARN_DAYS))
+            timeout, attempts = clock.limit(f"s3://{bucket}/{STATUS_PAGE_KEY}")
             store.write_object(
-                bucket, monitor.STATUS_PAGE_KEY, page.encode(), "text/html; charset=utf-8", timeout, attempts=attempts
+                bucket, STATUS_PAGE_KEY, html.encode(), "text/html; charset=utf-8", timeout, attempts=attempts
             )
-            stored["status_page"] = f"s3://{bucket}/{monitor.STATUS_PAGE_KEY}"
+            stored["status_page"] = f"s3://{bucket}/{STATUS_PAGE_KEY}"
     except SinkError as exc:
         _sink_failed(errors, "results bucket", exc)
     logger.info(

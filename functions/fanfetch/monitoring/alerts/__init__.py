@@ -1,0 +1,1 @@
+"""Alerts: one channel-neutral message per run, sent through the configured channels."""

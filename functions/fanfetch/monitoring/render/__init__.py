@@ -1,0 +1,1 @@
+"""Templates that lay out views, and nothing else."""

@@ -1,0 +1,21 @@
+"""Badges: a Badge as a shields.io-style SVG, rendered with autoescaping Jinja2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fanfetch.monitoring.published import Badge
+
+TEMPLATES = Path(__file__).resolve().parent
+
+
+def render(badge: Badge) -> str:
+    # Imported here: only invocations that write badges pay for Jinja2.
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("svg", "j2"), default=True),
+        keep_trailing_newline=False,
+    )
+    return environment.get_template("badge.svg.j2").render(b=badge).strip()

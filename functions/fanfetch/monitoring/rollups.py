@@ -1,0 +1,205 @@
+"""A day's facts per target, summed from its runs: checks and outcomes by hour, and a bounded latency histogram.
+
+A rollup is append-only: adding a run it already holds changes nothing, and merging two rollups adds them, so
+overlapping runs merge without loss under conditional writes. Uptime over 24 hours to 90 days and latency
+percentiles are computed from at most 91 rollups; runs/ is never read.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+ROLLUPS_PREFIX = "history/"
+# Upper bounds (ms) of the latency histogram's buckets; the last is open. Percentiles are read as the bucket's
+# bound, an over-estimate by at most one bucket (about 1.5x): enough for p50 and p95 on a status page.
+LATENCY_BOUNDS_MS = (10, 25, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000)
+OUTCOMES = ("up", "degraded", "down")
+WINDOWS_DAYS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}
+
+
+def rollup_key(day: date) -> str:
+    return f"{ROLLUPS_PREFIX}{day:%Y/%m/%d}.json"
+
+
+def _zeros(count: int) -> list[int]:
+    return [0] * count
+
+
+class TargetDay(BaseModel):
+    """One target's day: per hour (UTC) how many checks and how each ended; latency counts per bucket."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    checks: list[int] = Field(default_factory=lambda: _zeros(24))
+    up: list[int] = Field(default_factory=lambda: _zeros(24))
+    degraded: list[int] = Field(default_factory=lambda: _zeros(24))
+    down: list[int] = Field(default_factory=lambda: _zeros(24))
+    latency: list[int] = Field(default_factory=lambda: _zeros(len(LATENCY_BOUNDS_MS) + 1))
+
+    @field_validator("checks", "up", "degraded", "down")
+    @classmethod
+    def _hours(cls, value: list[int]) -> list[int]:
+        return (list(value) + _zeros(24))[:24]
+
+    @field_validator("latency")
+    @classmethod
+    def _buckets(cls, value: list[int]) -> list[int]:
+        size = len(LATENCY_BOUNDS_MS) + 1
+        return (list(value) + _zeros(size))[:size]
+
+    def plus(self, other: TargetDay) -> TargetDay:
+        return TargetDay(
+            **{
+                name: [a + b for a, b in zip(getattr(self, name), getattr(other, name), strict=True)]
+                for name in ("checks", "up", "degraded", "down", "latency")
+            }
+        )
+
+
+class DayRollup(BaseModel):
+    """history/YYYY/MM/DD.json: the runs it holds (so a run is added once) and each target's day."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    day: date
+    runs: list[str] = Field(default_factory=list)
+    targets: dict[str, TargetDay] = Field(default_factory=dict)
+
+    @classmethod
+    def read(cls, document: object, day: date) -> DayRollup:
+        """A stored rollup; one that cannot be read starts the day afresh rather than stopping the run."""
+        try:
+            rollup = cls.model_validate(document)
+        except ValueError:
+            return cls(day=day)
+        return rollup if rollup.day == day else cls(day=day)
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One target's outcome in one run, as a rollup counts it."""
+
+    name: str
+    outcome: str  # up, degraded or down
+    latency_ms: float | None
+
+
+def add_run(rollup: DayRollup | None, run_id: str, at: datetime, checks: Iterable[Check]) -> DayRollup:
+    """The day's rollup with this run counted once (`at` gives the day and hour). A run already held is no change."""
+    moment = at.astimezone(UTC)
+    current = rollup if rollup is not None and rollup.day == moment.date() else DayRollup(day=moment.date())
+    if run_id in current.runs:
+        return current
+    targets = dict(current.targets)
+    for check in checks:
+        day = targets.get(check.name, TargetDay()).model_copy(deep=True)
+        day.checks[moment.hour] += 1
+        getattr(day, check.outcome if check.outcome in OUTCOMES else "down")[moment.hour] += 1
+        if check.latency_ms is not None:
+            day.latency[bisect.bisect_left(LATENCY_BOUNDS_MS, check.latency_ms)] += 1
+        targets[check.name] = day
+    return DayRollup(day=current.day, runs=[*current.runs, run_id], targets=targets)
+
+
+def merge(first: DayRollup, second: DayRollup) -> DayRollup:
+    """Two rollups of the same day as one: runs held by both count once (the first's counts are kept for them)."""
+    if first.day != second.day:
+        raise ValueError(f"rollups of different days: {first.day} and {second.day}")
+    if set(second.runs) <= set(first.runs):
+        return first
+    if set(first.runs) <= set(second.runs):
+        return second
+    if set(first.runs) & set(second.runs):
+        raise ValueError("overlapping rollups cannot be merged without their runs; add the runs again instead")
+    targets = dict(first.targets)
+    for name, day in second.targets.items():
+        targets[name] = targets[name].plus(day) if name in targets else day
+    return DayRollup(day=first.day, runs=[*first.runs, *second.runs], targets=targets)
+
+
+@dataclass(frozen=True, slots=True)
+class Uptime:
+    """A target's share of checks that were not down, per window; None where the window holds no check."""
+
+    windows: dict[str, float | None]
+    p50_ms: float | None
+    p95_ms: float | None
+
+
+def _share(checks: int, down: int) -> float | None:
+    return None if checks == 0 else (checks - down) / checks
+
+
+def _percentile(counts: Sequence[int], share: float) -> float | None:
+    total = sum(counts)
+    if total == 0:
+        return None
+    wanted, seen = share * total, 0
+    for index, count in enumerate(counts):
+        seen += count
+        if seen >= wanted:
+            return float(LATENCY_BOUNDS_MS[index]) if index < len(LATENCY_BOUNDS_MS) else float("inf")
+    return None  # unreachable: the counts add up to the total
+
+
+def uptime(name: str, rollups: Mapping[date, DayRollup], now: datetime) -> Uptime:
+    """Uptime over 24 hours (the hours since this hour yesterday) and 7, 30 and 90 days (today and the days
+    before), and latency p50/p95 over the last 24 hours, from the day rollups."""
+    moment = now.astimezone(UTC)
+    today = moment.date()
+    windows: dict[str, float | None] = {}
+    # 24 hours: the current hour and the 23 before it, across midnight
+    checks = down = 0
+    latency = _zeros(len(LATENCY_BOUNDS_MS) + 1)
+    for back in range(24):
+        hour = moment - timedelta(hours=back)
+        day = rollups.get(hour.date())
+        target = day.targets.get(name) if day else None
+        if target is not None:
+            checks += target.checks[hour.hour]
+            down += target.down[hour.hour]
+    for day_back in (0, 1):  # latency is kept per day: today's and yesterday's cover the last 24 hours
+        day = rollups.get(today - timedelta(days=day_back))
+        target = day.targets.get(name) if day else None
+        if target is not None:
+            latency = [a + b for a, b in zip(latency, target.latency, strict=True)]
+    windows["24h"] = _share(checks, down)
+    for label, days in WINDOWS_DAYS.items():
+        if label == "24h":
+            continue
+        checks = down = 0
+        for back in range(days):
+            day = rollups.get(today - timedelta(days=back))
+            target = day.targets.get(name) if day else None
+            if target is not None:
+                checks += sum(target.checks)
+                down += sum(target.down)
+        windows[label] = _share(checks, down)
+    return Uptime(windows, _percentile(latency, 0.5), _percentile(latency, 0.95))
+
+
+def daily_uptime(
+    name: str, rollups: Mapping[date, DayRollup], today: date, days: int = 90
+) -> list[tuple[date, float | None]]:
+    """One (day, uptime) per day, oldest first, for the page's 90-day bar and `fanfetch monitor history`."""
+    cells = []
+    for back in range(days - 1, -1, -1):
+        day = today - timedelta(days=back)
+        rollup = rollups.get(day)
+        target = rollup.targets.get(name) if rollup else None
+        cells.append((day, _share(sum(target.checks), sum(target.down)) if target else None))
+    return cells
+
+
+def days_to_read(today: date, days: int = 90) -> list[date]:
+    """The rollups a page needs: today and the days before it, 90 in all."""
+    return [today - timedelta(days=back) for back in range(days)]
