@@ -171,6 +171,16 @@ def write_object(
     return str(response.get("ETag", ""))
 
 
+def list_object_keys(bucket: str, prefix: str, timeout: float, attempts: int = MAX_ATTEMPTS) -> list[str]:
+    """The keys under a prefix, every page of them."""
+    keys: list[str] = []
+    with aws_call(f"s3://{bucket}/{prefix}"):
+        pages = _client("s3", timeout, attempts).get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        for page in pages:
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+    return keys
+
+
 def read_text(uri: str, timeout: float) -> str:
     """A text object named by an s3:// URI; a missing key is an error here, as the caller needs it."""
     bucket, key = split_s3_uri(uri)

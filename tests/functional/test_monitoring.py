@@ -175,6 +175,10 @@ def test_three_scheduled_runs_store_compare_and_alert_once(
         "latest": f"s3://{BUCKET}/latest.json",
         "run": f"s3://{BUCKET}/{run_key}",
         "status_page": f"s3://{BUCKET}/status.html",
+        "rollup": f"s3://{BUCKET}/history/{run_key[5:15]}.json",
+        "incidents": f"s3://{BUCKET}/incidents.json",
+        "status_json": f"s3://{BUCKET}/status.json",
+        "badges": f"s3://{BUCKET}/badges/",
     }
     assert json.loads(aws.read(run_key))["results"][0]["url"] == url_a
     latest = json.loads(aws.read("latest.json"))
@@ -343,3 +347,36 @@ def test_status_page_renders_every_url_in_chromium_and_runs_no_target_script(
     assert dom.count('data-state="up"') == 2
     assert dom.count("<svg") == 3 and dom.count('class="ok"') >= 3 and 'class="bad"' in dom
     assert "1 down" in dom and "2 up" in dom
+
+
+def test_ten_runs_with_three_failing_give_70_percent_one_incident_and_badges(
+    monitor_env: None, aws: Aws, origin: tuple[ThreadedOrigin, Answers], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, answers = origin
+    url_a, url_b = server.url("/a"), server.url("/b")
+    monkeypatch.setenv("MONITOR_URLS", url_a)
+    get_settings.cache_clear()
+    # Given ten scheduled runs, of which the fourth to the sixth find /a answering 500
+    for number in range(1, 11):
+        answers.by_path["/a"] = (500, b"broken") if number in (4, 5, 6) else (200, b"a" * 100)
+        scheduled_run(f"run-{number}")
+    # Then status.json gives 70% for every window, with no internals in it
+    status = json.loads(aws.read("status.json"))
+    (target,) = status["targets"]
+    assert target["name"] == url_a and target["state"] == "up"
+    assert target["uptime"] == {"24h": 0.7, "7d": 0.7, "30d": 0.7, "90d": 0.7}
+    assert "s3://" not in json.dumps(status) and "runs/" not in json.dumps(status)
+    # and one incident, closed, with its duration and the runs that saw it
+    incidents = json.loads(aws.read("incidents.json"))["targets"][url_a]
+    assert [(i["state"], i["end"] is not None) for i in incidents] == [("down", True)]
+    assert incidents[0]["duration_s"] >= 0 and incidents[0]["first_run"].endswith("Z-run-4.json")
+    assert incidents[0]["last_run"].endswith("Z-run-6.json")
+    # and its badges
+    badges = [key for key in aws.object_keys() if key.startswith("badges/")]
+    assert len(badges) == 2
+    assert all(aws.read(key).startswith(b"<svg") for key in badges)
+    # When the configuration drops /a for /b, the published status holds only /b
+    monkeypatch.setenv("MONITOR_URLS", url_b)
+    get_settings.cache_clear()
+    scheduled_run("run-11")
+    assert [t["name"] for t in json.loads(aws.read("status.json"))["targets"]] == [url_b]

@@ -42,7 +42,8 @@ def test_results_bucket_is_encrypted_private_versioned_and_expires_runs() -> Non
 def test_results_bucket_policy_refuses_requests_without_tls() -> None:
     (policy,) = _of_type("AWS::S3::BucketPolicy").values()
     assert policy["Properties"]["Bucket"] == {"Ref": "ResultsBucket"}
-    (deny,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    deny, public_page = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert public_page["Fn::If"][0] == "PublicPage"  # only with a public status page (tests/unit/test_template.py)
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
@@ -53,9 +54,10 @@ def test_role_gets_only_object_reads_and_writes_on_its_prefixes_and_publish_on_i
     assert set(granted) == {"s3:GetObject", "s3:PutObject", "s3:ListBucket", "sns:Publish"}
     assert all(s["Effect"] == "Allow" for s in statements)
     put_keys = {r["Fn::Sub"].removeprefix("${ResultsBucket.Arn}/") for r in granted["s3:PutObject"]}
-    assert put_keys == {"latest.json", "status.html", "runs/*"}
+    published = {"history/*", "incidents.json", "status.json"}
+    assert put_keys == {"latest.json", "status.html", "runs/*", "badges/*", *published}
     get_keys = {r["Fn::Sub"].removeprefix("${ResultsBucket.Arn}/") for r in granted["s3:GetObject"]}
-    assert get_keys == {"latest.json", "targets/*"}
+    assert get_keys == {"latest.json", "targets/*", *published}
     assert granted["s3:ListBucket"] == {"Fn::GetAtt": ["ResultsBucket", "Arn"]}
     assert granted["sns:Publish"] == {"Ref": "AlertTopic"}
     assert '"*"' not in json.dumps([s["Resource"] for s in statements])  # no bare wildcard

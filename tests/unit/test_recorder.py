@@ -181,7 +181,8 @@ def test_an_odd_latest_json_does_not_stop_the_run(aws: Any, latest: dict[str, An
         response = record_run(request("https://a.test/"), payload("https://a.test/"), settings, run, True)
         # Then each keeps its results, latest.json and its page, with no error
         assert response["monitor"]["errors"] == []
-        assert set(response["monitor"]["stored"]) == {"latest", "run", "status_page"}
+        published = {"rollup", "incidents", "status_json", "badges"}
+        assert set(response["monitor"]["stored"]) == {"latest", "run", "status_page", *published}
         assert response["results"][0]["state"] == "up"
     stored = json.loads(aws.get_object(Bucket=BUCKET, Key="latest.json")["Body"].read())
     assert stored["urls"]["https://a.test/"]["state"] == "up"

@@ -15,6 +15,8 @@ class Observation:
     bytes: int | None
     sha256: str | None
     elapsed_ms: float
+    # The answering attempt's own time, without earlier attempts and the waits between them; None without one.
+    answer_ms: float | None
     tls_days_left: float | None
     error: str | None
 
@@ -27,6 +29,7 @@ def observe(result: UrlResult) -> Observation:
         bytes=result.bytes,
         sha256=result.sha256,
         elapsed_ms=result.elapsed_ms,
+        answer_ms=result.timings.total,
         tls_days_left=result.tls.days_left if result.tls is not None else None,
         error=result.error.message if result.error is not None else None,
     )

@@ -242,6 +242,13 @@ def _keep(
             stored["status_page"] = f"s3://{bucket}/{STATUS_PAGE_KEY}"
     except SinkError as exc:
         _sink_failed(errors, "results bucket", exc)
+    if update.merged:
+        from fanfetch.monitoring import publisher
+
+        try:
+            stored.update(publisher.publish(comparison.latest, verdicts, run, now, bucket, clock))
+        except SinkError as exc:
+            _sink_failed(errors, "results bucket", exc)
     logger.info(
         "run recorded",
         extra={

@@ -1,0 +1,132 @@
+"""After a run has moved latest.json: its day rollup and the incidents merged by conditional writes, then
+status.json and the badges, which anyone may be shown. I/O, like the runner that calls it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from fanfetch import store
+from fanfetch.errors import WriteConflict
+from fanfetch.monitoring import incidents, published, rollups
+from fanfetch.monitoring.judge import Verdict
+from fanfetch.monitoring.state import LatestDocument, RunInfo
+from fanfetch.observability import logger
+
+# Attempts at each read-merge-write before leaving the document to the run that keeps winning.
+MERGE_ATTEMPTS = 4
+
+
+def merge_write[Document](
+    bucket: str,
+    key: str,
+    read: Callable[[object], Document],
+    change: Callable[[Document], Document],
+    dump: Callable[[Document], dict[str, Any]],
+    clock: store.CallClock,
+) -> Document | None:
+    """Read a JSON document, change it and write it on the condition that nobody wrote it meanwhile; a lost race
+    reads again. The change must be idempotent: a run is counted once however often it is applied."""
+    sink = f"s3://{bucket}/{key}"
+    for _ in range(MERGE_ATTEMPTS):
+        stored = store.read_object(bucket, key, *clock.limit(sink))
+        try:
+            previous = read(json.loads(stored.body) if stored is not None else None)
+        except ValueError:
+            previous = read(None)
+        changed = change(previous)
+        timeout, attempts = clock.limit(sink)
+        try:
+            store.write_object(
+                bucket,
+                key,
+                json.dumps(dump(changed)).encode(),
+                "application/json",
+                timeout,
+                if_match=stored.etag if stored is not None else None,
+                if_absent=stored is None,
+                attempts=attempts,
+            )
+        except WriteConflict:
+            logger.info("a document changed under this run; merging again", extra={"key": key})
+            continue
+        return changed
+    return None
+
+
+def _rollups(bucket: str, today: date, clock: store.CallClock) -> dict[date, rollups.DayRollup]:
+    """The day rollups of the last 90 days that exist (one listing, then one read each)."""
+    wanted = {rollups.rollup_key(day): day for day in rollups.days_to_read(today)}
+    found = store.list_object_keys(bucket, rollups.ROLLUPS_PREFIX, *clock.limit(f"s3://{bucket}/history/"))
+    days: dict[date, rollups.DayRollup] = {}
+    for key in sorted(set(found) & set(wanted)):
+        stored = store.read_object(bucket, key, *clock.limit(f"s3://{bucket}/{key}"))
+        if stored is not None:
+            try:
+                days[wanted[key]] = rollups.DayRollup.read(json.loads(stored.body), wanted[key])
+            except ValueError:
+                logger.warning("a day rollup is not JSON; its day is left out", extra={"key": key})
+    return days
+
+
+def publish(
+    latest: LatestDocument, verdicts: list[Verdict], run: RunInfo, now: datetime, bucket: str, clock: store.CallClock
+) -> dict[str, str]:
+    """Count the run in its day and the incidents, then write status.json and the badges that changed. Returns
+    the keys written; a SinkError from any call ends the step (the runner reports it)."""
+    written: dict[str, str] = {}
+    run_id = run.key or run.request_id or now.isoformat()
+    checks = [
+        rollups.Check(v.seen.url, v.health, v.seen.answer_ms if v.seen.answer_ms is not None else v.seen.elapsed_ms)
+        for v in verdicts
+    ]
+    day_key = rollups.rollup_key(now.date())
+    if merge_write(
+        bucket,
+        day_key,
+        lambda document: rollups.DayRollup.read(document, now.date()),
+        lambda rollup: rollups.add_run(rollup, run_id, now, checks),
+        rollups.DayRollup.dump,
+        clock,
+    ):
+        written["rollup"] = f"s3://{bucket}/{day_key}"
+    seen = [incidents.Seen(v.seen.url, v.health, v.seen.error) for v in verdicts]
+    if merge_write(
+        bucket,
+        incidents.INCIDENTS_KEY,
+        incidents.IncidentsDocument.read,
+        lambda document: incidents.record(document, seen, now, run.key),
+        incidents.IncidentsDocument.dump,
+        clock,
+    ):
+        written["incidents"] = f"s3://{bucket}/{incidents.INCIDENTS_KEY}"
+    # What was published before, so that only badges that changed are written again
+    previous_status = store.read_object(
+        bucket, published.STATUS_JSON_KEY, *clock.limit(f"s3://{bucket}/{published.STATUS_JSON_KEY}")
+    )
+    shown_before: dict[str, Any] = {}
+    if previous_status is not None:
+        try:
+            shown_before = {t["name"]: t for t in json.loads(previous_status.body).get("targets", [])}
+        except (ValueError, TypeError, KeyError, AttributeError):
+            shown_before = {}
+    days = _rollups(bucket, now.date(), clock)
+    status = published.status_document(latest, days, [v.seen.url for v in verdicts], now)
+    body = json.dumps(status, indent=1).encode()
+    status_sink = f"s3://{bucket}/{published.STATUS_JSON_KEY}"
+    timeout, attempts = clock.limit(status_sink)
+    store.write_object(bucket, published.STATUS_JSON_KEY, body, "application/json", timeout, attempts=attempts)
+    written["status_json"] = f"s3://{bucket}/{published.STATUS_JSON_KEY}"
+    from fanfetch.monitoring.render import badges  # Jinja2 is loaded only when badges are written
+
+    for target in status["targets"]:
+        before = shown_before.get(target["name"])
+        if before is not None and published.badges_for(before) == published.badges_for(target):
+            continue
+        for key, made in zip(published.badge_keys(target["name"]), published.badges_for(target), strict=True):
+            timeout, attempts = clock.limit(f"s3://{bucket}/{key}")
+            store.write_object(bucket, key, badges.render(made).encode(), "image/svg+xml", timeout, attempts=attempts)
+    written["badges"] = f"s3://{bucket}/{published.BADGES_PREFIX}"
+    return written
