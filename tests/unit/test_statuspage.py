@@ -1,13 +1,16 @@
-"""The status page as text: escaping, rows and sparklines (the rendered DOM is checked in Chromium)."""
+"""The status page as text: escaping, rows, the day bar and the one pinned script (the DOM is checked in Chromium)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from datetime import UTC, datetime, timedelta
 
 from fanfetch.models import FetchError, UrlResult
 from fanfetch.monitoring import judge, transitions, views
 from fanfetch.monitoring.render import page
-from fanfetch.monitoring.state import HistoryPoint, LatestDocument, RunInfo, iso, parse_iso
+from fanfetch.monitoring.state import LatestDocument, RunInfo, iso, parse_iso
 
 T0 = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)
 HOSTILE = "http://a.test/<script>document.title='owned'</script>"
@@ -37,7 +40,7 @@ def render(latest: LatestDocument, now: datetime) -> str:
 
 def test_render_escapes_everything_that_comes_from_a_target() -> None:
     html = render(_latest(), T0)
-    assert "<script>" not in html
+    assert html.count("<script") == 1 and html.count("<script>(function") == 1  # the page's own, and no other
     assert "&lt;script&gt;" in html
     assert "<img" not in html
     assert 'href="javascript:' not in html
@@ -47,16 +50,27 @@ def test_render_is_self_contained() -> None:
     html = render(_latest(), T0 + timedelta(hours=3))
     assert "<link" not in html and "src=" not in html.replace("&lt;img src=x", "")
     assert "@import" not in html and "url(" not in html
-    assert html.count('<tr class="row') == 2
-    assert "3.0 h" in html  # time in state
+    assert html.count('<section class="target row') == 2
+    assert '<time datetime="2026-11-26T12:00:00Z" data-relative>2026-11-26T12:00:00Z</time>' in html  # since
 
 
-def test_sparkline_has_one_tick_per_run_and_a_point_per_latency() -> None:
-    history: list[HistoryPoint] = [{"ok": True, "ms": 10}, {"ok": False, "ms": None}, {"ok": True, "ms": 30}]
-    line = views.sparkline(history)
-    assert len(line.points.split()) == 3
-    assert [ok for _, _, ok in line.ticks] == [True, False, True]
-    assert views.sparkline([]).points == ""
+def test_the_one_inline_script_is_allowed_by_its_hash_and_nothing_else_runs() -> None:
+    html = render(_latest(), T0)
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert csp is not None
+    (script,) = re.findall(r"<script>(.*?)</script>", html, re.S)
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert f"script-src 'sha256-{digest}'" in csp.group(1)
+    assert "unsafe-inline" not in csp.group(1).split("script-src")[1]
+
+
+def test_a_day_bar_cell_says_its_day_and_uptime_in_words() -> None:
+    cells = views.day_cells([(T0.date(), 0.7), (T0.date() + timedelta(days=1), None), (T0.date(), 1.0)])
+    assert [(cell.level, cell.title) for cell in cells] == [
+        ("bad", "2026-11-26: 70% up"),
+        ("none", "2026-11-27: no checks"),
+        ("full", "2026-11-26: 100% up"),
+    ]
 
 
 def test_size_and_duration_read_as_people_write_them() -> None:
@@ -71,7 +85,7 @@ def test_sample_latest_json_in_docs_renders_and_compares() -> None:
     sample = LatestDocument.read(json.loads((Path(__file__).resolve().parents[2] / "docs" / "latest.json").read_text()))
     assert sample.updated_at is not None
     html = render(sample, parse_iso(sample.updated_at))
-    assert html.count('<tr class="row') == len(sample.urls) == 5
+    assert html.count('<section class="target row') == len(sample.urls) == 5
     url, entry = next(iter(sample.urls.items()))
     again = UrlResult(url=url, status=entry.status, bytes=entry.bytes, elapsed_ms=1.0)
     assert again.ok == entry.ok

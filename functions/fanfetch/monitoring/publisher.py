@@ -12,7 +12,7 @@ from fanfetch import store
 from fanfetch.errors import WriteConflict
 from fanfetch.monitoring import incidents, published, rollups
 from fanfetch.monitoring.judge import Verdict
-from fanfetch.monitoring.state import LatestDocument, RunInfo
+from fanfetch.monitoring.state import STATUS_PAGE_KEY, LatestDocument, RunInfo
 from fanfetch.observability import logger
 
 # Attempts at each read-merge-write before leaving the document to the run that keeps winning.
@@ -72,10 +72,16 @@ def _rollups(bucket: str, today: date, clock: store.CallClock) -> dict[date, rol
 
 
 def publish(
-    latest: LatestDocument, verdicts: list[Verdict], run: RunInfo, now: datetime, bucket: str, clock: store.CallClock
+    latest: LatestDocument,
+    verdicts: list[Verdict],
+    run: RunInfo,
+    now: datetime,
+    tls_warn_days: float,
+    bucket: str,
+    clock: store.CallClock,
 ) -> dict[str, str]:
-    """Count the run in its day and the incidents, then write status.json and the badges that changed. Returns
-    the keys written; a SinkError from any call ends the step (the runner reports it)."""
+    """Count the run in its day and the incidents, then write the page, status.json and the badges that changed.
+    Returns the keys written; a SinkError from any call ends the step (the runner reports it)."""
     written: dict[str, str] = {}
     run_id = run.key or run.request_id or now.isoformat()
     checks = [
@@ -93,15 +99,28 @@ def publish(
     ):
         written["rollup"] = f"s3://{bucket}/{day_key}"
     seen = [incidents.Seen(v.seen.url, v.health, v.seen.error) for v in verdicts]
-    if merge_write(
+    recorded = merge_write(
         bucket,
         incidents.INCIDENTS_KEY,
         incidents.IncidentsDocument.read,
         lambda document: incidents.record(document, seen, now, run.key),
         incidents.IncidentsDocument.dump,
         clock,
-    ):
+    )
+    if recorded is not None:
         written["incidents"] = f"s3://{bucket}/{incidents.INCIDENTS_KEY}"
+    days = _rollups(bucket, now.date(), clock)
+    targets = [v.seen.url for v in verdicts]
+    from fanfetch.monitoring import views
+    from fanfetch.monitoring.render import badges, page  # Jinja2 is loaded only when a page is written
+
+    view = views.page_view(
+        latest, now, tls_warn_days, targets, days, recorded, published.schedule_period_seconds(latest)
+    )
+    timeout, attempts = clock.limit(f"s3://{bucket}/{STATUS_PAGE_KEY}")
+    html = page.render(view).encode()
+    store.write_object(bucket, STATUS_PAGE_KEY, html, "text/html; charset=utf-8", timeout, attempts=attempts)
+    written["status_page"] = f"s3://{bucket}/{STATUS_PAGE_KEY}"
     # What was published before, so that only badges that changed are written again
     previous_status = store.read_object(
         bucket, published.STATUS_JSON_KEY, *clock.limit(f"s3://{bucket}/{published.STATUS_JSON_KEY}")
@@ -112,15 +131,12 @@ def publish(
             shown_before = {t["name"]: t for t in json.loads(previous_status.body).get("targets", [])}
         except (ValueError, TypeError, KeyError, AttributeError):
             shown_before = {}
-    days = _rollups(bucket, now.date(), clock)
-    status = published.status_document(latest, days, [v.seen.url for v in verdicts], now)
+    status = published.status_document(latest, days, targets, now)
     body = json.dumps(status, indent=1).encode()
     status_sink = f"s3://{bucket}/{published.STATUS_JSON_KEY}"
     timeout, attempts = clock.limit(status_sink)
     store.write_object(bucket, published.STATUS_JSON_KEY, body, "application/json", timeout, attempts=attempts)
     written["status_json"] = f"s3://{bucket}/{published.STATUS_JSON_KEY}"
-    from fanfetch.monitoring.render import badges  # Jinja2 is loaded only when badges are written
-
     for target in status["targets"]:
         before = shown_before.get(target["name"])
         if before is not None and published.badges_for(before) == published.badges_for(target):

@@ -18,7 +18,6 @@ from fanfetch.monitoring.alerts.message import alert_message
 from fanfetch.monitoring.state import (
     LATEST_KEY,
     SCHEMA_VERSION,
-    STATUS_PAGE_KEY,
     LatestDocument,
     RunInfo,
     iso,
@@ -230,25 +229,14 @@ def _keep(
         store.write_object(bucket, key, document, "application/json", timeout, attempts=attempts)
         stored["run"] = f"s3://{bucket}/{key}"
         if update.merged:
-            # Every run that moves latest.json refreshes the page, so the page never lags behind it.
-            from fanfetch.monitoring import views
-            from fanfetch.monitoring.render import page  # Jinja2 is loaded only when a page is written
+            # Every run that moves latest.json refreshes what it adds up to: the day, the incidents, the page,
+            # status.json and the badges; the page never lags behind latest.json.
+            from fanfetch.monitoring import publisher
 
-            html = page.render(views.page_view(comparison.latest, now, settings.TLS_WARN_DAYS))
-            timeout, attempts = clock.limit(f"s3://{bucket}/{STATUS_PAGE_KEY}")
-            store.write_object(
-                bucket, STATUS_PAGE_KEY, html.encode(), "text/html; charset=utf-8", timeout, attempts=attempts
-            )
-            stored["status_page"] = f"s3://{bucket}/{STATUS_PAGE_KEY}"
+            published = publisher.publish(comparison.latest, verdicts, run, now, settings.TLS_WARN_DAYS, bucket, clock)
+            stored.update(published)
     except SinkError as exc:
         _sink_failed(errors, "results bucket", exc)
-    if update.merged:
-        from fanfetch.monitoring import publisher
-
-        try:
-            stored.update(publisher.publish(comparison.latest, verdicts, run, now, bucket, clock))
-        except SinkError as exc:
-            _sink_failed(errors, "results bucket", exc)
     logger.info(
         "run recorded",
         extra={

@@ -23,8 +23,9 @@ LATEST_KEY = "latest.json"
 STATUS_PAGE_KEY = "status.html"
 RUNS_PREFIX = "runs/"
 SCHEMA_VERSION = 1
-# Points of history kept per URL in latest.json, enough for the status page's sparklines.
-HISTORY_POINTS = 48
+# Points of recent history kept per URL in latest.json: uptime and the page's day bars come from the day rollups,
+# so latest.json keeps only enough to read the schedule's period and the last few outcomes, and stays small.
+HISTORY_POINTS = 6
 
 # The one verdict type: the judge decides it, and the metrics, the stored state, the page and the alert show it.
 Health = Literal["up", "down"]

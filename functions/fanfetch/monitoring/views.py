@@ -2,68 +2,82 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
-from fanfetch.monitoring.state import Health, HistoryPoint, LatestDocument, RunInfo, UrlState, parse_iso
+from fanfetch.monitoring.incidents import IncidentsDocument
+from fanfetch.monitoring.published import natural_key, percent
+from fanfetch.monitoring.rollups import DayRollup, daily_uptime, uptime
+from fanfetch.monitoring.state import LatestDocument, RunInfo, UrlState, iso, parse_iso
 
-SPARK_WIDTH = 120
-SPARK_HEIGHT = 24
+STATES_ORDER = {"down": 0, "degraded": 1, "maintenance": 2, "up": 3}
+# A page read this many schedule periods after it was written says the monitor has stopped.
+STALE_AFTER_PERIODS = 2
 
 
 @dataclass(frozen=True, slots=True)
-class Sparkline:
-    """Inline SVG geometry for one URL's recent history: a latency line and one up/down tick per run."""
+class DayCell:
+    """One day of a target's 90-day bar: its uptime as a colour class and a title that says it in words."""
 
-    points: str
-    ticks: list[tuple[float, float, bool]]
-    width: int = SPARK_WIDTH
-    height: int = SPARK_HEIGHT
+    day: str
+    level: str  # none, full, high, low, bad
+    title: str
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
+    name: str
     url: str
     href: str | None
-    state: Health
+    # The URL in pieces that end at `/` and `.`, so that a narrow screen breaks it there and nowhere else
+    url_parts: list[str]
+    state: str
     status: int | None
+    status_change: str | None  # "200 → 500"
     size: str
-    delta: int | None
-    latency: float | None
-    tls_days: float | None
+    size_change: str | None  # "+1.2 KB": neutral, a size is not better or worse for changing
     since: str
     in_state: str
-    error: str | None
-    uptime: float | None
-    spark: Sparkline
     checked_at: str
+    error: str | None
+    uptime: dict[str, str]
+    latency_p50: str
+    latency_p95: str
+    tls_days: float | None
+    days: list[DayCell]
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRow:
+    name: str
+    state: str
+    reason: str | None
+    start: str
+    end: str | None
+    duration: str
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    name: str | None
+    rows: list[Row]
 
 
 @dataclass(frozen=True, slots=True)
 class PageView:
-    rows: list[Row]
-    down: int
-    up: int
-    updated_at: str
+    groups: list[Group]
+    counts: dict[str, int]
+    generated_at: str
+    stale_after: str | None
     tls_warn_days: float
+    incidents: list[IncidentRow] = field(default_factory=list)
     run: RunInfo = field(default_factory=RunInfo)
 
-
-def sparkline(history: Sequence[HistoryPoint]) -> Sparkline:
-    count = len(history)
-    if count == 0:
-        return Sparkline(points="", ticks=[])
-    step = SPARK_WIDTH / max(count, 1)
-    latencies = [float(point["ms"]) if point["ms"] is not None else 0.0 for point in history]
-    top = max(latencies) or 1.0
-    line_height = SPARK_HEIGHT - 6  # the bottom 4 px carry the up/down ticks
-    coordinates = [
-        f"{index * step + step / 2:.1f},{line_height - (value / top) * (line_height - 2) + 1:.1f}"
-        for index, value in enumerate(latencies)
-    ]
-    ticks = [(index * step + 0.5, max(step - 1, 1.0), point["ok"]) for index, point in enumerate(history)]
-    return Sparkline(points=" ".join(coordinates), ticks=ticks)
+    @property
+    def rows(self) -> list[Row]:
+        return [row for group in self.groups for row in group.rows]
 
 
 def duration(seconds: float) -> str:
@@ -88,38 +102,101 @@ def size(value: object) -> str:
     return f"{value / (1024 * 1024):.1f} MB"
 
 
-def row(url: str, entry: UrlState, now: datetime) -> Row:
-    in_state = (now - parse_iso(entry.since)).total_seconds() if entry.since is not None else 0.0
+def day_cells(cells: Sequence[tuple[date, float | None]]) -> list[DayCell]:
+    shown = []
+    for day, share in cells:
+        if share is None:
+            level, words = "none", "no checks"
+        else:
+            level = "full" if share >= 0.999 else "high" if share >= 0.99 else "low" if share >= 0.95 else "bad"
+            words = f"{percent(share)} up"
+        shown.append(DayCell(day=day.isoformat(), level=level, title=f"{day.isoformat()}: {words}"))
+    return shown
+
+
+def _status_change(entry: UrlState) -> str | None:
+    change = (entry.last_change or {}).get("status")
+    if isinstance(change, Mapping) and change.get("from") != change.get("to"):
+        before, after = change.get("from"), change.get("to")
+        return f"{before if before is not None else '-'} → {after if after is not None else '-'}"
+    return None
+
+
+def _size_change(entry: UrlState) -> str | None:
     delta = (entry.last_change or {}).get("bytes")
-    history = entry.history or []
+    if isinstance(delta, int) and not isinstance(delta, bool) and delta:
+        return ("+" if delta > 0 else "-") + size(abs(delta))
+    return None
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else "> 30 s" if value == float("inf") else f"{value:.0f} ms"
+
+
+def row(name: str, entry: UrlState, now: datetime, rollups: Mapping[date, DayRollup] | None = None) -> Row:
+    in_state = (now - parse_iso(entry.since)).total_seconds() if entry.since is not None else 0.0
+    days = rollups or {}
+    figures = uptime(name, days, now)
     return Row(
-        url=url,
+        name=name,
+        url=name,
         # A link only for web addresses: escaping alone would not stop a javascript: URL.
-        href=url if url.startswith(("http://", "https://")) else None,
-        state="up" if entry.state == "up" else "down",
+        href=name if name.startswith(("http://", "https://")) else None,
+        url_parts=[part for part in re.split(r"(?<=[/.])", name) if part],
+        state=entry.state or "down",
         status=entry.status,
+        status_change=_status_change(entry),
         size=size(entry.bytes),
-        delta=delta if isinstance(delta, int) and not isinstance(delta, bool) else None,
-        latency=entry.elapsed_ms,
-        tls_days=entry.tls_days_left,
+        size_change=_size_change(entry),
         since=entry.since or "",
         in_state=duration(max(0.0, in_state)),
-        error=entry.error,
-        uptime=(100 * sum(point["ok"] for point in history) / len(history)) if history else None,
-        spark=sparkline(history),
         checked_at=entry.checked_at or "",
+        error=entry.error,
+        uptime={window: percent(share) for window, share in figures.windows.items()},
+        latency_p50=_ms(figures.p50_ms),
+        latency_p95=_ms(figures.p95_ms),
+        tls_days=entry.tls_days_left,
+        days=day_cells(daily_uptime(name, days, now.date())),
     )
 
 
-def page_view(latest: LatestDocument, now: datetime, tls_warn_days: float) -> PageView:
-    """The page's values for a latest.json document: down URLs first, then by URL."""
-    rows = sorted((row(url, entry, now) for url, entry in latest.urls.items()), key=lambda r: (r.state == "up", r.url))
-    down = sum(r.state == "down" for r in rows)
+def page_view(
+    latest: LatestDocument,
+    now: datetime,
+    tls_warn_days: float,
+    targets: Sequence[str] | None = None,
+    rollups: Mapping[date, DayRollup] | None = None,
+    incidents: IncidentsDocument | None = None,
+    period_s: float | None = None,
+) -> PageView:
+    """The page's values: the current targets (all of latest.json's when not given), down first and then in
+    natural order of name, with their uptime, 90-day bar and the incidents."""
+    names = list(targets) if targets is not None else list(latest.urls)
+    rows = [row(name, latest.urls[name], now, rollups) for name in names if name in latest.urls]
+    rows.sort(key=lambda r: (STATES_ORDER.get(r.state, 0), natural_key(r.name)))
+    counts = {state: sum(r.state == state for r in rows) for state in STATES_ORDER}
+    shown = set(names)
+    incident_rows = [
+        IncidentRow(
+            name=name,
+            state=incident.state,
+            reason=incident.reason,
+            start=incident.start,
+            end=incident.end,
+            duration=duration(incident.duration_s) if incident.duration_s is not None else "ongoing",
+        )
+        for name, history in (incidents.targets.items() if incidents is not None else [])
+        if name in shown
+        for incident in history
+    ]
+    incident_rows.sort(key=lambda i: i.start, reverse=True)
+    stale_after = iso(now + timedelta(seconds=STALE_AFTER_PERIODS * period_s)) if period_s else None
     return PageView(
-        rows=rows,
-        down=down,
-        up=len(rows) - down,
-        updated_at=latest.updated_at or "",
+        groups=[Group(name=None, rows=rows)],
+        counts=counts,
+        generated_at=iso(now),
+        stale_after=stale_after,
         tls_warn_days=tls_warn_days,
+        incidents=incident_rows[:50],
         run=latest.run or RunInfo(),
     )

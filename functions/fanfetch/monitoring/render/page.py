@@ -1,12 +1,22 @@
-"""The status page: a PageView as one self-contained HTML page, rendered with autoescaping Jinja2."""
+"""The status page: a PageView as one self-contained HTML page, rendered with autoescaping Jinja2. Its one inline
+script (render/page.js: relative times, the stale banner) is allowed by its SHA-256 in the page's CSP, and nothing
+else may run; without it the page is complete, with absolute UTC times."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from pathlib import Path
 
 from fanfetch.monitoring.views import PageView
 
 TEMPLATES = Path(__file__).resolve().parent
+SCRIPT = (TEMPLATES / "page.js").read_text().strip()
+
+
+def script_hash(script: str = SCRIPT) -> str:
+    """The CSP source that allows exactly this inline script."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
 
 
 def render(view: PageView) -> str:
@@ -19,11 +29,4 @@ def render(view: PageView) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return environment.get_template("status.html.j2").render(
-        rows=view.rows,
-        down=view.down,
-        up=view.up,
-        run=view.run,
-        updated_at=view.updated_at,
-        tls_warn_days=view.tls_warn_days,
-    )
+    return environment.get_template("status.html.j2").render(view=view, script=SCRIPT, script_hash=script_hash())
