@@ -15,6 +15,8 @@ BUILD_DIR := .aws-sam/build/FanfetchFunction
 SCAN_VENV ?= .venv-scan
 SCAN_BIN := $(abspath $(SCAN_VENV))/bin
 EVENT ?= events/direct.json
+# ENV="NAME=VALUE ..." sets the function's environment; only from the command line, since shells may export ENV.
+FUNCTION_ENV := $(if $(filter command line,$(origin ENV)),$(foreach pair,$(ENV),--env $(pair)))
 
 # Nothing local may reach AWS: fake credentials and a dead loopback endpoint (sam calls STS first).
 export PATH := $(BIN):$(PATH)
@@ -25,10 +27,12 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ENDPOINT_URL ?= http://127.0.0.1:9
 export AWS_MAX_ATTEMPTS ?= 1
 
-.PHONY: help dev lint format schema typecheck validate scan build test check invoke demo monitor-demo chromium serve bench cost deploy delete clean
+.PHONY: help dev lint format schema typecheck validate scan build test check docs-check invoke demo monitor-run jobs-demo monitor-demo chromium serve bench cost deploy delete clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
+		'{n[NR] = $$1; d[NR] = $$2; if (length($$1) > w) w = length($$1)} \
+		END {for (i = 1; i <= NR; i++) printf "  make %-" w "s  %s\n", n[i], d[i]}'
 
 $(VENV)/.installed: requirements-dev.txt functions/requirements.txt client/pyproject.toml
 	@test -n "$(PYTHON313)" || { echo "python3.13 not found: install it (pyenv install 3.13) or set PYTHON313"; exit 1; }
@@ -52,7 +56,7 @@ schema: dev ## write docs/latest.schema.json and docs/monitors.schema.json from 
 	PYTHONPATH=functions $(PY) -c 'import sys; from fanfetch.monitoring.config import monitors_schema_text; sys.stdout.write(monitors_schema_text())' > docs/monitors.schema.json
 	cp docs/monitors.schema.json client/fanfetch_client/monitors.schema.json
 
-typecheck: dev ## mypy, strict on functions/
+typecheck: dev ## mypy, strict on functions/ and client/
 	$(BIN)/mypy
 
 # `sam validate --lint` sees the template before the SAM transform; the roles and state machine SAM writes are
@@ -75,9 +79,19 @@ scan: $(SCAN_VENV)/.installed ## checkov security scan of template.yaml (offline
 	env -u BC_API_KEY -u PRISMA_API_URL BC_SKIP_MAPPING=TRUE CKV_SKIP_PACKAGE_UPDATE_CHECK=TRUE \
 		$(SCAN_BIN)/checkov --file template.yaml --framework cloudformation --skip-download --compact --quiet
 
-build: dev ## sam build for this machine, with compiled .pyc files
-	$(BIN)/sam build --cached --parameter-overrides Architecture=$(LOCAL_ARCH)
-	$(PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash $(BUILD_DIR)
+# sam build runs only when something it packages changed; its log is shown only when it fails.
+BUILD_STAMP := .aws-sam/.built-$(LOCAL_ARCH)
+BUILD_INPUTS := template.yaml functions/requirements.txt $(shell find functions statemachine -type f \
+	-not -path '*/__pycache__/*' -not -name '*.pyc' 2>/dev/null)
+
+$(BUILD_STAMP): $(VENV)/.installed $(BUILD_INPUTS)
+	@mkdir -p .aws-sam && echo "sam build (Architecture=$(LOCAL_ARCH)) ..."
+	@$(BIN)/sam build --cached --parameter-overrides Architecture=$(LOCAL_ARCH) >.aws-sam/build.log 2>&1 \
+		|| { cat .aws-sam/build.log; exit 1; }
+	@$(PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash $(BUILD_DIR)
+	@touch $@
+
+build: dev $(BUILD_STAMP) ## sam build for this machine, with compiled .pyc files (only when sources changed)
 
 # The status page is checked in a real headless browser; CI is a fresh Debian machine running as root.
 chromium: ## install Debian's chromium when it is missing (the status page tests open it)
@@ -86,18 +100,28 @@ chromium: ## install Debian's chromium when it is missing (the status page tests
 test: dev build chromium ## pytest: unit, functional (loopback servers, moto) and smoke (built artifact)
 	$(BIN)/pytest
 
-check: lint typecheck validate scan test ## everything CI runs
+docs-check: build ## run every command in README.md and docs/ (those needing AWS: syntax only), check links
+	$(PY) -m tools.docs_check
 
-invoke: build ## invoke the built function through the runtime emulator: make invoke EVENT=events/api-post.json
-	$(PY) -m tools.invoke $(EVENT) $(if $(JSON),--json)
+check: lint typecheck validate scan test docs-check ## everything CI runs
+
+invoke: build ## the built function in the runtime emulator: make invoke EVENT=events/api-post.json ENV="K=V ..." JSON=1
+	@$(PY) -m tools.invoke $(EVENT) $(FUNCTION_ENV) $(if $(JSON),--json)
 
 demo: build ## the main job offline: a local origin, the built function, a table of results
-	$(PY) -m tools.demo
+	@$(PY) -m tools.demo
+
+monitor-run: build ## scheduled runs on your targets, offline (moto): make monitor-run TARGETS=FILE (or URLS="...") RUNS=2
+	@$(PY) -m tools.monitor_run $(if $(TARGETS),--targets $(TARGETS)) $(foreach url,$(URLS),--url $(url)) \
+		$(if $(RUNS),--runs $(RUNS)) $(if $(INTERVAL),--interval $(INTERVAL)) $(FUNCTION_ENV)
+
+jobs-demo: dev ## a 20,000-URL job offline: moto, make serve, the fanfetch client with its progress bar, the results
+	@$(PY) -m tools.jobs_demo $(ARGS)
 
 monitor-demo: dev ## a monitors file over seven runs, offline: expectation failing, debounce, alert, signed webhook, reminder, recovery
 	$(PY) -m tools.monitor_demo $(ARGS)
 
-serve: dev ## local API on 127.0.0.1:3000 (POST/GET /fetch as API Gateway v2 events)
+serve: dev ## local API as API Gateway v2 events: make serve PORT=3000 (the default)
 	$(PY) -m tools.serve $(if $(PORT),--port $(PORT))
 
 bench: build ## fanfetch against the naive loop and a featureless floor, medians: make bench ARGS="--only longtail"
@@ -107,6 +131,7 @@ cost: dev ## price a million URLs from the measured chunk (bench/results/chunk.j
 	$(PY) -m bench.cost
 
 deploy: dev ## build for the template's architecture and deploy with samconfig.toml
+	rm -f $(BUILD_STAMP)  # the deploy build replaces this machine's build
 	env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY $(BIN)/sam build
 	$(PY) -m compileall -q -j 0 --invalidation-mode unchecked-hash $(BUILD_DIR)
 	env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY $(BIN)/sam deploy

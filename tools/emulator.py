@@ -6,12 +6,14 @@ handler from the built function folder exactly as the managed python3.13 runtime
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import subprocess
 import sys
 import tempfile
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
@@ -36,6 +38,49 @@ OFFLINE_AWS = {
 }
 
 
+LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+def is_loopback_url(url: str) -> bool:
+    """True for an http(s) URL whose host is this machine's loopback (where moto or another stand-in listens)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https"):
+        return False
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def aws_environment(given: Mapping[str, str], warn: Any = None) -> dict[str, str]:
+    """The function's AWS settings: fake credentials, and the given AWS_ENDPOINT_URL* kept when it is on loopback
+    (a moto server, say). One that is not is replaced by a dead loopback port, and `warn` is told so."""
+    environment = dict(OFFLINE_AWS)
+    for name, value in given.items():
+        if not name.startswith("AWS_ENDPOINT_URL"):
+            continue
+        if is_loopback_url(value):
+            environment[name] = value
+        else:
+            environment[name] = OFFLINE_AWS["AWS_ENDPOINT_URL"]
+            if warn is not None:
+                warn(
+                    f"{name}={value} is not a loopback address: the function gets {OFFLINE_AWS['AWS_ENDPOINT_URL']} "
+                    "instead, so nothing reaches AWS from a local run"
+                )
+    return environment
+
+
+def _warn(message: str) -> None:
+    print(f"WARNING: {message}", file=sys.stderr)
+
+
 def rie_binary() -> Path:
     arch = "arm64" if os.uname().machine in ("aarch64", "arm64") else "x86_64"
     return Path(samcli.__file__).parent / "local" / "rapid" / f"aws-lambda-rie-{arch}"
@@ -49,16 +94,17 @@ class RuntimeEmulator:
             raise SystemExit(f"no built function in {build_dir}: run `make build` first")
         self.build_dir = build_dir
         self.port = free_port()
+        given = {**os.environ, **(env or {})}
         self.environment = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTHON"))},
-            **OFFLINE_AWS,
+            **aws_environment(given, warn=_warn),
             "LAMBDA_TASK_ROOT": str(build_dir),
             "PYTHONPATH": str(build_dir),
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(timeout_s),
             "AWS_LAMBDA_FUNCTION_NAME": "fanfetch",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
             "POWERTOOLS_SERVICE_NAME": "fanfetch",
-            **(env or {}),
+            **{k: v for k, v in (env or {}).items() if not k.startswith("AWS_ENDPOINT_URL")},
         }
         self.process: subprocess.Popen[bytes] | None = None
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the emulator; closed in __exit__

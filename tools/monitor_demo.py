@@ -15,12 +15,10 @@ import hashlib
 import hmac
 import io
 import json
-import logging
 import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,6 +26,9 @@ from typing import Any
 from unittest import mock
 
 from aiohttp import web
+
+from tools.localaws import FAKE_CREDENTIALS, moto_server
+from tools.processes import app_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / ".monitor-demo"
@@ -101,29 +102,6 @@ class Receiver:
         return app
 
 
-@contextlib.contextmanager
-def serve(app: web.Application) -> Any:
-    """The app on 127.0.0.1 in a thread of its own; yields its base URL."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    runner = web.AppRunner(app, access_log=None)
-
-    async def start() -> int:
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        return int(site._server.sockets[0].getsockname()[1])  # type: ignore[union-attr]
-
-    port = asyncio.run_coroutine_threadsafe(start(), loop).result(10)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
-
-
 class Context:
     """The parts of a Lambda context the handler reads."""
 
@@ -170,42 +148,27 @@ def main() -> None:
     parser.add_argument("--screenshot", type=Path, help="also write a PNG of the status page (needs chromium)")
     args = parser.parse_args()
 
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log is not the demo's news
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
     site, receiver = Site(), Receiver()
-    with serve(site.app()) as base, serve(receiver.app()) as hooks:
+    with moto_server() as aws, app_in_thread(site.app()) as base, app_in_thread(receiver.app()) as hooks:
+        endpoint = aws.endpoint
+        s3 = aws.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        monitors = MONITORS.format(base=base, hook=f"{hooks}/hook")
+        s3.put_object(Bucket=BUCKET, Key="targets/monitors.yaml", Body=monitors.encode())
+        aws.client("ssm").put_parameter(Name="/fanfetch/hook-secret", Value=SECRET, Type="SecureString")
+        topic, queue = aws.alert_topic("fanfetch-demo-alerts")
         os.environ.update(
             AWS_ENDPOINT_URL=endpoint,
-            AWS_ACCESS_KEY_ID="testing",
-            AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 - moto accepts any credentials
-            AWS_DEFAULT_REGION="us-east-1",
+            AWS_ACCESS_KEY_ID=FAKE_CREDENTIALS["aws_access_key_id"],
+            AWS_SECRET_ACCESS_KEY=FAKE_CREDENTIALS["aws_secret_access_key"],
+            AWS_DEFAULT_REGION=FAKE_CREDENTIALS["region_name"],
             POWERTOOLS_LOG_LEVEL="CRITICAL",
             ALLOWED_NETWORKS="127.0.0.0/8",
             ALLOWED_PORTS="1-65535",
             RESULTS_BUCKET=BUCKET,
             TARGETS_S3_URI=f"s3://{BUCKET}/targets/monitors.yaml",
+            ALERT_TOPIC_ARN=topic,
         )
-        import boto3
-
-        s3 = boto3.client("s3", endpoint_url=endpoint)
-        sns = boto3.client("sns", endpoint_url=endpoint)
-        sqs = boto3.client("sqs", endpoint_url=endpoint)
-        s3.create_bucket(Bucket=BUCKET)
-        monitors = MONITORS.format(base=base, hook=f"{hooks}/hook")
-        s3.put_object(Bucket=BUCKET, Key="targets/monitors.yaml", Body=monitors.encode())
-        boto3.client("ssm", endpoint_url=endpoint).put_parameter(
-            Name="/fanfetch/hook-secret", Value=SECRET, Type="SecureString"
-        )
-        topic = sns.create_topic(Name="fanfetch-demo-alerts")["TopicArn"]
-        queue = sqs.create_queue(QueueName="alerts")["QueueUrl"]
-        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-        os.environ["ALERT_TOPIC_ARN"] = topic
 
         sys.path.insert(0, str(ROOT / "functions"))
         from fanfetch import service
@@ -231,19 +194,17 @@ def main() -> None:
                 response = lambda_handler(event, Context(f"demo-run-{number}"))
             emf = [json.loads(line) for line in captured.getvalue().splitlines() if '"_aws"' in line]
             _print_run(number, at, response, emf)
-            received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1)
-            for message in received.get("Messages", []):
-                body = json.loads(message["Body"])
-                print(f"  SNS alert: {body['Subject']}")
-                print("    " + body["Message"].strip().replace("\n", "\n    "))
-                sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
-            if not received.get("Messages"):
+            alerts = aws.take_alerts(queue)
+            for subject, message in alerts:
+                print(f"  SNS alert: {subject}")
+                print("    " + message.strip().replace("\n", "\n    "))
+            if not alerts:
                 print("  SNS alert: none")
             for signed, post in receiver.posts[posts_before:]:
                 events = ", ".join(f"{e['name']} {e['event']}" for e in post["events"])
                 print(f"  webhook POST: signature {'verified' if signed else 'WRONG'}; events: {events}")
 
-        keys = sorted(item["Key"] for item in s3.list_objects_v2(Bucket=BUCKET)["Contents"])
+        keys = aws.keys(BUCKET)
         print(f"\nIn s3://{BUCKET}/: " + ", ".join(key for key in keys if not key.startswith("runs/")) + ", runs/...")
         OUT.mkdir(exist_ok=True)
         page = OUT / "status.html"
@@ -271,7 +232,6 @@ def main() -> None:
                 timeout=120,
             )
             print(f"Screenshot: {args.screenshot}")
-    server.stop()
 
 
 if __name__ == "__main__":

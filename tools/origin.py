@@ -13,6 +13,7 @@ from collections import Counter
 from aiohttp import web
 
 CHUNK = 1 << 16
+SHUTDOWN_S = 0.5
 FLAKY_COUNTS = web.AppKey("flaky_counts", Counter[str])
 
 
@@ -126,7 +127,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=8081)
     args = parser.parse_args()
-    web.run_app(make_app(), host="127.0.0.1", port=args.port, access_log=None, print=None)
+    # Pending requests (the demo's /hang) are closed at once on shutdown: aiohttp's default waits 60 s for them.
+    web.run_app(make_app(), host="127.0.0.1", port=args.port, access_log=None, print=None, shutdown_timeout=SHUTDOWN_S)
 
 
 if __name__ == "__main__":

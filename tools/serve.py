@@ -19,7 +19,9 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 
-from fanfetch.handler import lambda_handler  # after the path above, like the Lambda task root
+from fanfetch.errors import ConfigurationError  # after the path above, like the Lambda task root
+from fanfetch.handler import lambda_handler
+from fanfetch.settings import Settings, get_settings
 
 API_TIMEOUT_S = 29.0
 
@@ -115,11 +117,27 @@ def make_app() -> web.Application:
     return app
 
 
+def banner(base: str, settings: Settings) -> str:
+    """What answers here: the job routes only where the function has a bucket and a state machine to use."""
+    routes = [f"POST {base}/fetch", f"GET  {base}/fetch?url=...", f"GET  {base}/openapi"]
+    unset = [name for name in ("RESULTS_BUCKET", "JOBS_STATE_MACHINE_ARN") if not getattr(settings, name)]
+    if unset:
+        note = f"jobs are off here ({' and '.join(unset)} unset); `make jobs-demo` runs a job locally"
+    else:
+        routes += [f"POST {base}/jobs", f"GET  {base}/jobs/{{id}}"]
+        note = f"jobs: s3://{settings.RESULTS_BUCKET}, {settings.JOBS_STATE_MACHINE_ARN}"
+    return "\n".join(["Serving the function as API Gateway (HTTP API v2) would, no auth:", *routes, note])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--port", type=int, default=3000)
     args = parser.parse_args()
-    print(f"POST/GET http://127.0.0.1:{args.port}/fetch, POST /jobs, GET /jobs/{{id}}  (OpenAPI: /openapi)")
+    try:
+        settings = get_settings()
+    except ConfigurationError as exc:
+        raise SystemExit(f"serve: {exc}") from None
+    print(banner(f"http://127.0.0.1:{args.port}", settings), flush=True)
     web.run_app(make_app(), host="127.0.0.1", port=args.port, access_log=None, print=None)
 
 

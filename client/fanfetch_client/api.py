@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import csv
+import contextlib
 import http.client
-import io
 import json
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.exceptions import BotoCoreError, ClientError
+
+from fanfetch_client import urllist
 
 BODY_SHOWN = 200  # characters of an answer that is not the API's JSON, enough to recognise a gateway's page
 
@@ -32,6 +35,20 @@ class ApiError(FanfetchError):
 
 class Unreachable(FanfetchError):
     """No answer from the API: nothing listening, DNS, TLS, a timeout or a dropped connection."""
+
+
+class Refused(ApiError):
+    """The API refused the request: `status`, and its error's `type` and `details`, say why (for a next step)."""
+
+    def __init__(self, message: str, status: int, error: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error = error
+
+    @property
+    def fields(self) -> set[str]:
+        details = self.error.get("details")
+        return {str(d.get("field")) for d in details if isinstance(d, dict)} if isinstance(details, list) else set()
 
 
 class StackError(FanfetchError):
@@ -76,40 +93,28 @@ def find_stack(name: str, region: str | None = None) -> Stack:
     return Stack(api_url=api_base(outputs["FetchApiUrl"]), bucket=outputs.get("ResultsBucketName"))
 
 
+STDIN = "-"
+
+
+def read_list_bytes(path: Path) -> bytes:
+    """A list file's bytes; `-` is standard input."""
+    if str(path) == STDIN:
+        return sys.stdin.buffer.read()
+    return path.read_bytes()
+
+
 def read_url_list(path: Path) -> list[str]:
-    """The URLs of a list file, read as the API reads a job's source: a JSON list (of strings or of objects
-    with `url`), a CSV with a `url` column, or one URL per line (blank lines and `#` comments skipped)."""
+    """The URLs of a list file (`-`: standard input), by the reader the function uses for a job's source
+    (urllist.py, one file for both): a JSON list, CSV with a `url` column, or one URL per line. The content
+    decides, never the file's name."""
+    name = "standard input" if str(path) == STDIN else str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig").strip()  # utf-8-sig: a BOM is not part of the first URL
-    except UnicodeDecodeError:
-        raise UrlListError(f"{path}: not UTF-8 text") from None
-    if text.startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise UrlListError(
-                f"{path}: starts with '[' but is not a JSON list ({exc.msg}, line {exc.lineno})"
-            ) from None
-        listed: list[str] = []
-        for position, item in enumerate(items):
-            url = item.get("url") if isinstance(item, dict) else item
-            if not isinstance(url, str):
-                raise UrlListError(f"{path}: item {position} is neither a URL string nor an object with a string 'url'")
-            listed.append(url)
-        return listed
-    first = text.splitlines()[0] if text else ""
-    header = [column.strip().lower() for column in next(csv.reader([first]), [])]
-    # A header has no scheme and is no comment: a .csv of bare URLs is read as lines, as the API reads it.
-    looks_like_csv = (path.suffix.lower() == ".csv" or "," in first) and "://" not in first
-    if "url" in header or (looks_like_csv and not first.startswith("#")):
-        rows = csv.DictReader(io.StringIO(text))
-        column = next((name for name in rows.fieldnames or [] if name.strip().lower() == "url"), None)
-        if column is None:
-            raise UrlListError(f"{path}: a CSV needs a 'url' column, and its header {first!r} has no 'url' column")
-        urls = [(row.get(column) or "").strip() for row in rows]
-    else:
-        urls = [line.strip() for line in text.splitlines() if not line.lstrip().startswith("#")]
-    return [url for url in urls if url]
+        return urllist.read_url_list(urllist.decode(read_list_bytes(path), name), name)
+    except urllist.UrlListError as exc:
+        if exc.item is not None:  # a file's items are numbered, not named as the API's fields are
+            problem = f"item {exc.item} is neither a URL string nor an object with a string 'url'"
+            raise UrlListError(f"{name}: {problem}") from None
+        raise UrlListError(str(exc)) from None
 
 
 def _shown(body: bytes) -> str:
@@ -118,27 +123,47 @@ def _shown(body: bytes) -> str:
 
 
 class Client:
-    def __init__(self, stack: Stack, region: str | None = None, timeout: float = 35.0) -> None:
+    """The API's routes. `sign=False` for an API without auth (the local `make serve`): no AWS credentials needed."""
+
+    def __init__(self, stack: Stack, region: str | None = None, timeout: float = 35.0, sign: bool = True) -> None:
         self.stack = stack
-        self.session = boto3.session.Session(region_name=region)
-        self.region = self.session.region_name or "us-east-1"
+        self.region_name = region
         self.timeout = timeout
+        self.sign = sign
+        self._session: Any = None
+
+    @property
+    def session(self) -> Any:
+        """The AWS session, made on first use: an unsigned call to a local API needs none."""
+        if self._session is None:
+            self._session = boto3.session.Session(region_name=self.region_name)
+        return self._session
+
+    def _headers(self, method: str, url: str, body: bytes | None) -> dict[str, str]:
+        headers = {"Content-Type": "application/json"}
+        if not self.sign:
+            return headers
+        request = AWSRequest(method=method, url=url, data=body, headers=headers)
+        credentials = self.session.get_credentials()
+        if credentials is None:
+            raise FanfetchError(
+                "no AWS credentials: the API is IAM-authorized (SigV4); for a local API without auth "
+                "(make serve) add --no-sign"
+            )
+        region = self.session.region_name or "us-east-1"
+        SigV4Auth(credentials.get_frozen_credentials(), "execute-api", region).add_auth(request)
+        return dict(request.headers.items())
 
     def call(self, method: str, path: str, payload: object | None = None) -> tuple[int, dict[str, Any]]:
         url = self.stack.api_url + path
         body = json.dumps(payload).encode() if payload is not None else None
-        request = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": "application/json"})
-        credentials = self.session.get_credentials()
-        if credentials is None:
-            raise FanfetchError("no AWS credentials: the API is IAM-authorized (SigV4)")
-        SigV4Auth(credentials.get_frozen_credentials(), "execute-api", self.region).add_auth(request)
-        headers = dict(request.headers.items())
+        headers = self._headers(method, url, body)
         prepared = urllib.request.Request(url, data=body, headers=headers, method=method)  # noqa: S310 (https or loopback)
         try:
             with urllib.request.urlopen(prepared, timeout=self.timeout) as response:  # noqa: S310 (https or loopback)
                 status, answer = response.status, response.read()
         except urllib.error.HTTPError as exc:
-            raise ApiError(self._refusal(exc.code, exc.read(), exc.reason)) from None
+            raise self._refusal(exc.code, exc.read(), exc.reason) from None
         except urllib.error.URLError as exc:
             reason = exc.reason
             raise Unreachable(
@@ -155,19 +180,21 @@ class Client:
         return status, document
 
     @staticmethod
-    def _refusal(status: int, body: bytes, reason: str) -> str:
+    def _refusal(status: int, body: bytes, reason: str) -> Refused:
         """What an error answer says: the API's own message, else the start of whatever page came back."""
         try:
             answer = json.loads(body)
         except ValueError:
             answer = None
-        message = answer.get("error", {}).get("message") if isinstance(answer, dict) else None
+        error = answer.get("error") if isinstance(answer, dict) else None
+        error = error if isinstance(error, dict) else {}
+        message = error.get("message")
         if not isinstance(message, str):
             message = _shown(body) or reason
-        return f"HTTP {status} from the API: {message}"
+        return Refused(f"HTTP {status} from the API: {message}", status, error)
 
-    def fetch(self, urls: list[str]) -> dict[str, Any]:
-        _, body = self.call("POST", "/fetch", {"urls": urls})
+    def fetch(self, urls: list[str], options: dict[str, Any] | None = None) -> dict[str, Any]:
+        _, body = self.call("POST", "/fetch", {"urls": urls, "options": options or {}})
         return body
 
     def submit(self, path: Path, options: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -175,10 +202,11 @@ class Client:
         Without a bucket the list goes inline, read here as the API would read it."""
         payload: dict[str, Any] = {"options": options or {}}
         if self.stack.bucket:
-            key = f"uploads/{uuid.uuid4().hex}-{path.name}"
-            with path.open("rb") as listed:
+            stdin = str(path) == STDIN
+            key = f"uploads/{uuid.uuid4().hex}-{'stdin.txt' if stdin else path.name}"
+            with contextlib.nullcontext(sys.stdin.buffer) if stdin else path.open("rb") as listed:
                 try:
-                    self.session.client("s3").upload_fileobj(listed, self.stack.bucket, key)
+                    self.session.client("s3").upload_fileobj(listed, self.stack.bucket, key)  # streamed, in parts
                 except (BotoCoreError, ClientError) as exc:
                     raise FanfetchError(f"cannot upload {path} to s3://{self.stack.bucket}/{key}: {exc}") from None
             payload["source"] = f"s3://{self.stack.bucket}/{key}"
@@ -192,3 +220,14 @@ class Client:
     def status(self, job_id: str) -> dict[str, Any]:
         _, body = self.call("GET", f"/jobs/{urllib.parse.quote(job_id, safe='')}")
         return body
+
+    def result_lines(self, location: str) -> Iterator[bytes]:
+        """The lines of a job's results.jsonl in S3, streamed (a job's results can be gigabytes)."""
+        bucket, _, key = location.removeprefix("s3://").partition("/")
+        if not location.startswith("s3://") or not bucket or not key:
+            raise ApiError(f"the API gave no usable results location: {location!r}")
+        try:
+            body = self.session.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+            yield from body.iter_lines()
+        except (BotoCoreError, ClientError) as exc:
+            raise FanfetchError(f"cannot read {location}: {exc}") from None

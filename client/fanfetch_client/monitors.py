@@ -8,7 +8,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 import yaml
 
 # The function's models write this schema (`make schema`); a test keeps this copy equal to docs/monitors.schema.json.
@@ -72,7 +72,7 @@ def _cross_checks(document: dict[str, Any]) -> Iterator[str]:
     for index, target in enumerate(document.get("targets") or []):
         if not isinstance(target, dict):
             continue
-        name = target.get("name")
+        name = str(target.get("name"))
         if name in seen:
             yield f"targets[{index}] ({name}): name: used by another target"
         seen.add(name)

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import csv
-import io
-import json
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
 from pydantic import ValidationError
 
+from fanfetch import urllist
 from fanfetch.errors import ErrorDetail, InvalidRequest, PayloadTooLarge, SchemaMismatch
 from fanfetch.models import FetchRequest
 from fanfetch.settings import Settings
+from fanfetch.urllist import UrlListError
 
 
 class Source(Enum):
@@ -91,45 +90,25 @@ def check_limits(request: FetchRequest, settings: Settings) -> None:
         )
 
 
+def _refused(exc: UrlListError) -> InvalidRequest:
+    return InvalidRequest(str(exc), [ErrorDetail(field=exc.field, message=exc.problem)])
+
+
 def urls_of(items: list[object], name: str) -> list[str]:
-    """The URLs of a list whose items are URL strings or records with a `url` field (a CSV row, a JSON record,
-    as an ItemReader or a job's source list gives them)."""
-    urls: list[str] = []
-    for position, item in enumerate(items):
-        url = item.get("url") if isinstance(item, Mapping) else item
-        if not isinstance(url, str):
-            raise InvalidRequest(f"{name}.{position}: must be a URL string or an object with a string 'url' field")
-        urls.append(url)
-    return urls
+    """The URLs of a list whose items are URL strings or records with a `url` field (see `urllist.urls_of`)."""
+    try:
+        return urllist.urls_of(items, name)
+    except UrlListError as exc:
+        raise _refused(exc) from None
 
 
 def read_url_list(text: str, name: str = "source") -> list[str]:
-    """URLs from a JSON list (of strings or objects with `url`), CSV with a `url` column, or one per line
-    (blank lines and `#` comments skipped). A first line with commas that is not a URL is a CSV header, and
-    one without a `url` column is refused: read as lines, its rows would become "URLs" that all fail."""
-    stripped = text.lstrip("\ufeff").strip()
-    if stripped.startswith("["):
-        try:
-            items = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise InvalidRequest(
-                f"{name}: starts with '[' but is not a JSON list ({exc.msg}, line {exc.lineno})"
-            ) from None
-        return urls_of(items, name)  # text that starts with '[' and parses is a list
-    lines = stripped.splitlines()
-    first = lines[0].strip() if lines else ""
-    columns = [column.strip().lower() for column in next(csv.reader([first]), [])]
-    if "url" in columns and (len(columns) > 1 or columns == ["url"]):
-        position = columns.index("url")
-        rows = csv.reader(io.StringIO(stripped))
-        next(rows)
-        return [row[position].strip() for row in rows if len(row) > position and row[position].strip()]
-    if len(columns) > 1 and not first.startswith("#") and "://" not in columns[0]:
-        raise InvalidRequest(
-            f"{name}: reads as CSV with columns {', '.join(columns)[:200]}, but none is named 'url'",
-            [ErrorDetail(field=name, message="CSV needs a 'url' column")],
-        )
-    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+    """URLs from a JSON list, CSV with a `url` column, or one per line: the reader the client shares
+    (`urllist.read_url_list`), its refusals as InvalidRequest."""
+    try:
+        return urllist.read_url_list(text, name)
+    except UrlListError as exc:
+        raise _refused(exc) from None
 
 
 def _batch_request(event: Mapping[str, Any], settings: Settings) -> FetchRequest:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import time
@@ -36,13 +37,14 @@ def local_api(job_world: JobWorld) -> ThreadedOrigin:
 
 
 def _run(*argv: str) -> tuple[int, str]:
-    console = Console(record=True, width=200, force_terminal=False)
+    out = io.StringIO()
+    console = Console(file=out, width=200, force_terminal=False)
     code = main(list(argv), console=console)
-    return code, console.export_text()
+    return code, out.getvalue()
 
 
 def test_client_prints_a_table_when_fetching_urls(local_api: ThreadedOrigin, threaded_origin: ThreadedOrigin) -> None:
-    code, text = _run("fetch", threaded_origin.url("/bytes/7"), threaded_origin.url("/status/404"))
+    code, text = _run("fetch", "--output", "table", threaded_origin.url("/bytes/7"), threaded_origin.url("/status/404"))
     assert code == 1  # one URL failed
     assert "404" in text and "http" in text
     assert "1 ok, 1 failed" in text
@@ -250,8 +252,8 @@ def test_client_sends_only_the_urls_of_an_inline_job_list(
 @pytest.mark.parametrize(
     ("name", "content", "problem"),
     [
-        ("urls.csv", "name,link\nfirst,https://example.com/\n", "has no 'url' column"),
-        ("urls.txt", "name,link\nfirst,https://example.com/\n", "has no 'url' column"),
+        ("urls.csv", "name,link\nfirst,https://example.com/\n", "none is named 'url'"),
+        ("urls.txt", "name,link\nfirst,https://example.com/\n", "none is named 'url'"),
         ("urls.json", '["https://example.com/",', "starts with '[' but is not a JSON list"),
         (
             "urls.json",
@@ -283,7 +285,7 @@ def test_client_table_shows_whole_urls_at_80_columns(
         threaded_origin.url(f"/bytes/{size}?label=a-long-query-string-so-the-url-is-wider-than-half") for size in (1, 2)
     ]
     urls.append(threaded_origin.url("/status/404?label=a-long-query-string-so-the-url-is-wider-than-half"))
-    console = Console(record=True, width=80, force_terminal=False)
+    console = Console(record=True, width=80, force_terminal=True)
     # When the table is drawn on an 80-column terminal
     code = main(["fetch", *urls], console=console)
     text = console.export_text()

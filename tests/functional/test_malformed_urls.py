@@ -97,3 +97,19 @@ async def test_redirect_fails_named_and_never_connects_when_location_is_malforme
     assert result.error.message.startswith("unusable Location header: ")
     assert [hop.status for hop in result.redirects] == [302]
     assert connections == []
+
+
+async def test_typos_fail_with_a_hint_and_never_connect(listener: tuple[int, list[str]], loopback_guard: Guard) -> None:
+    # Given URLs typed without their scheme, or with its separator broken, that name a listening port
+    port, connections = listener
+    typos = [f"127.0.0.1:{port}/api", f"http//127.0.0.1:{port}/"]
+
+    # When fetched
+    response = await fetch_all(typos, FetchOptions(retries=0), guard=loopback_guard)
+
+    # Then each fails as invalid_url, and the message says what was probably meant
+    messages = [r.error.message if r.error else "" for r in response.results]
+    assert [r.error.type if r.error else None for r in response.results] == ["invalid_url", "invalid_url"]
+    assert messages[0].endswith(f"; missing http:// ? did you mean http://127.0.0.1:{port}/api ?")
+    assert messages[1].endswith(f"; did you mean http://127.0.0.1:{port}/ ?")
+    assert connections == []

@@ -30,5 +30,5 @@ def test_artifact_keeps_a_scheduled_run_and_writes_the_status_page(results_bucke
     assert response["summary"]["went_down"] == 1
     assert response["monitor"]["errors"] == []
     page = s3.get_object(Bucket=BUCKET, Key="status.html")["Body"].read().decode()
-    assert page.count('<tr class="row') == 2
+    assert page.count('<section class="target row') == 2
     assert json.loads(s3.get_object(Bucket=BUCKET, Key="latest.json")["Body"].read())["urls"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from fanfetch.engine.urls import join_location, parse_target
+from fanfetch.engine.urls import join_location, parse_target, typo_hint, with_hint
 from fanfetch.errors import InvalidTarget
 from yarl import URL
 
@@ -97,3 +97,39 @@ def test_join_location_follows_when_location_is_well_formed(location: str, expec
 def test_join_location_refuses_when_location_is_malformed(location: str) -> None:
     with pytest.raises(InvalidTarget):
         join_location(URL("http://example.com/a"), location)
+
+
+TYPOS = [
+    ("127.0.0.1:19111/api", "missing http:// ? did you mean http://127.0.0.1:19111/api ?"),
+    ("example.com", "missing http:// ? did you mean http://example.com ?"),
+    ("localhost:3000/x", "missing http:// ? did you mean http://localhost:3000/x ?"),
+    ("[::1]:8080/", "missing http:// ? did you mean http://[::1]:8080/ ?"),
+    ("http//host/", "did you mean http://host/ ?"),
+    ("https:/example.com/a", "did you mean https://example.com/a ?"),
+    ("HTTP//Example.com/", "did you mean http://Example.com/ ?"),
+    ("htp://example.com/", "did you mean http://example.com/ ?"),
+    ("htps://example.com/", "did you mean https://example.com/ ?"),
+    ("example.com/" + "a" * 300, "missing http:// ?"),
+]
+
+
+@pytest.mark.parametrize(("raw", "hint"), TYPOS)
+def test_typo_hint_names_the_likely_url(raw: str, hint: str) -> None:
+    assert typo_hint(raw) == hint
+
+
+@pytest.mark.parametrize(
+    "raw", ["ftp://example.com/", "file:///etc/passwd", "javascript:alert(1)", "mailto:a@b.c", "hello", "http:///x"]
+)
+def test_typo_hint_stays_quiet_when_no_guess_is_safe(raw: str) -> None:
+    assert typo_hint(raw) is None
+
+
+def test_with_hint_adds_the_hint_to_the_refusal() -> None:
+    refusal = InvalidTarget("scheme '127.0.0.1' is not allowed: use http or https")
+    hinted = with_hint(refusal, "127.0.0.1:19111/api")
+    assert str(hinted) == (
+        "scheme '127.0.0.1' is not allowed: use http or https; "
+        "missing http:// ? did you mean http://127.0.0.1:19111/api ?"
+    )
+    assert with_hint(refusal, "ftp://x/") is refusal

@@ -17,7 +17,7 @@ from fanfetch.engine.failures import classify, internal_error
 from fanfetch.engine.retries import retry_wait
 from fanfetch.engine.timing import TimedConnector, TimedResolver
 from fanfetch.engine.tls import make_ssl_context
-from fanfetch.engine.urls import parse_target
+from fanfetch.engine.urls import parse_target, with_hint
 from fanfetch.errors import DestinationBlocked, InvalidTarget
 from fanfetch.guard import Guard, GuardedResolver
 from fanfetch.models import BodySample, FetchError, FetchOptions, FetchResponse, FetchSummary, UrlResult
@@ -43,7 +43,9 @@ class Fetcher:
         try:
             url = parse_target(raw_url)
             self.guard.check_url(url)  # refused URLs fail here, without an attempt; hops are checked per hop
-        except (InvalidTarget, DestinationBlocked) as exc:
+        except InvalidTarget as exc:
+            return UrlResult(url=raw_url, error=classify(with_hint(exc, raw_url)))
+        except DestinationBlocked as exc:
             return UrlResult(url=raw_url, error=classify(exc))
         timeout = self.options.timeout
         spent = 0.0

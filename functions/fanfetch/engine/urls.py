@@ -3,6 +3,7 @@ connects."""
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 import string
@@ -72,6 +73,43 @@ def _check_authority(authority: str) -> None:
             raise InvalidTarget(f"port {port!r} is not a number")
         if not 1 <= int(port) <= 65535:
             raise InvalidTarget(f"port {int(port)} is outside 1-65535")
+
+
+# What a typo hint may quote of the URL: a longer suggestion would crowd out the message it explains.
+HINT_URL_LENGTH = 200
+_SCHEMES = ("http", "https")
+# `http//host`, `https:/host`, `http:host`: a known scheme with its colon or a slash missing.
+_BROKEN_SEPARATOR = re.compile(r"(?i)(https?)(?::/?|//)(?!/)(.+)")
+# `host.example/path`, `127.0.0.1:8080/x`, `localhost:3000`: a host (with a dot, or localhost), an optional port.
+_BARE_HOST = re.compile(r"(?i)(?:localhost|\[[0-9a-f:.]+\]|[a-z0-9-]+(?:\.[a-z0-9-]+)+)(?::\d{1,5})?(?:[/?#].*)?")
+
+
+def typo_hint(raw: str) -> str | None:
+    """A hint for a URL that was probably meant as http(s) but mistyped, e.g. "missing http:// ?" for
+    `127.0.0.1:8080/api` or "did you mean http://host/ ?" for `http//host/`; None when no guess is safe."""
+    if "://" in raw:
+        scheme, _, rest = raw.partition("://")
+        close = difflib.get_close_matches(scheme.lower(), _SCHEMES, n=1, cutoff=0.6)
+        if scheme.lower() in _SCHEMES or not close or not rest:
+            return None
+        return _did_you_mean(f"{close[0]}://{rest}")
+    broken = _BROKEN_SEPARATOR.fullmatch(raw)
+    if broken:
+        return _did_you_mean(f"{broken.group(1).lower()}://{broken.group(2)}")
+    if _BARE_HOST.fullmatch(raw):
+        suggestion = f"http://{raw}"
+        return "missing http:// ?" + (f" did you mean {suggestion} ?" if len(suggestion) <= HINT_URL_LENGTH else "")
+    return None
+
+
+def _did_you_mean(suggestion: str) -> str | None:
+    return f"did you mean {suggestion} ?" if len(suggestion) <= HINT_URL_LENGTH else None
+
+
+def with_hint(exc: InvalidTarget, raw: str) -> InvalidTarget:
+    """The refusal of a given URL, with a typo hint added when one fits."""
+    hint = typo_hint(raw)
+    return InvalidTarget(f"{exc}; {hint}") if hint else exc
 
 
 def parse_target(raw: str) -> URL:
