@@ -201,6 +201,8 @@ def test_an_alert_the_webhook_refuses_is_kept_pending_and_delivered_by_the_next_
     (pending,) = json.loads(monitors.read("latest.json"))["pending"]
     assert pending["channel"] == "hook" and "answered 500" in pending["error"]
     assert len(monitors.alerts()) == 1  # the topic took its copy
+    channels = first["monitor"]["alert"]["channels"]
+    assert channels["hook"] == {"delivered": False, "message_id": None} and channels["ops"]["delivered"] is True
 
     # Then the next run delivers it, and nothing is pending any more
     receiver.status = 204

@@ -354,7 +354,7 @@ def _announce(
             continue
         message = render(news, run, settings.TLS_WARN_DAYS, LIMITS[_channel_type(name, plan)], document)
         message_id, error = _deliver(name, message, plan, settings, clock)
-        alert["channels"][name] = message_id
+        alert["channels"][name] = {"delivered": error is None, "message_id": message_id}
         if error is not None:
             sink = "alert topic" if _channel_type(name, plan) == "sns" else f"channel {name}"
             logger.error("alert not delivered; kept for the next run", extra={"sink": sink, "reason": error})
