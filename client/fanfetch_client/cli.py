@@ -1,4 +1,5 @@
-"""`fanfetch fetch URL... | --file F`, `fanfetch job submit F --wait | job status ID | job results ID`."""
+"""`fanfetch fetch URL... | --file F`, `fanfetch job submit F --wait | job status ID | job results ID`,
+`fanfetch monitor status | monitor history NAME`."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
+from fanfetch_client import monitor
 from fanfetch_client.api import Client, FanfetchError, Refused, Stack, api_base, find_stack, read_url_list
 from fanfetch_client.output import FORMATS, csv_lines, default_format, show_results, summary_line
 
@@ -138,6 +141,14 @@ def _parser() -> argparse.ArgumentParser:
     results.add_argument("job_id")
     results.add_argument("-o", "--out", type=Path, help="write to this file (default: standard output)")
     results.add_argument("--format", choices=("jsonl", "csv"), help="jsonl (default), or csv (the default for *.csv)")
+    monitor = commands.add_parser("monitor", help="the scheduled monitor's published status and history (S3)")
+    monitor_commands = monitor.add_subparsers(dest="monitor_command", required=True)
+    monitor_status = monitor_commands.add_parser("status", help="every target's state and uptime (status.json)")
+    monitor_status.add_argument("--json", action="store_true", help="print status.json as it is")
+    history = monitor_commands.add_parser("history", help="a target's daily uptime and latency (the day rollups)")
+    history.add_argument("name", help="the target's name (its URL for a plain URL list)")
+    history.add_argument("--days", type=int, default=30, help="days back from today, 1-90 (default 30)")
+    history.add_argument("--csv", action="store_true", help="CSV instead of a table")
     return parser
 
 
@@ -292,10 +303,44 @@ def _results(args: argparse.Namespace, write: Callable[[str], None]) -> int:
     return ALL_OK
 
 
+def _monitor(args: argparse.Namespace, console: Console, write: Callable[[str], None]) -> int:
+    """status.json and the day rollups, read from the stack's results bucket (or --bucket)."""
+    if args.monitor_command == "history" and not 1 <= args.days <= 90:
+        raise Usage(f"--days {args.days}: give 1 to 90 (the rollups are kept 90 days)")
+    bucket = args.bucket or find_stack(args.stack, args.region).bucket
+    if not bucket:
+        raise FanfetchError(f"stack {args.stack!r} has no ResultsBucketName output: give --bucket")
+    s3 = boto3.session.Session(region_name=args.region).client("s3")
+    if args.monitor_command == "status":
+        status = monitor.read_json(s3, bucket, monitor.STATUS_KEY)
+        if not isinstance(status, dict):
+            raise FanfetchError(f"no s3://{bucket}/{monitor.STATUS_KEY}: has the monitor run since it was deployed?")
+        if args.json:
+            write(json.dumps(status, indent=2) + "\n")
+        else:
+            console.print(monitor.status_table(status))
+        # Like `fanfetch fetch`: 1 when some target is not up
+        states = {target.get("state") for target in status.get("targets", [])}
+        return SOME_FAILED if states & {"down", "degraded"} else ALL_OK
+    rows = list(monitor.history_rows(s3, bucket, args.name, args.days))
+    if not any(row["checks"] for row in rows):
+        raise FanfetchError(f"no checks of {args.name!r} in the last {args.days} days (names are as status.json gives)")
+    if args.csv:
+        fields = list(rows[0])
+        write(",".join(fields) + "\n")
+        for row in rows:
+            write(",".join("" if row[f] is None else str(row[f]) for f in fields) + "\n")
+    else:
+        console.print(monitor.history_table(args.name, rows))
+    return ALL_OK
+
+
 def run(args: argparse.Namespace, console: Console, write: Callable[[str], None]) -> int:
     # Local mistakes (a missing file, no URLs, a bad flag) are reported before any call to AWS or the API.
     if args.command == "fetch":
         return _fetch(args, console, write)
+    if args.command == "monitor":
+        return _monitor(args, console, write)
     if args.job_command == "submit":
         return _submit(args, console)
     if args.job_command == "results":

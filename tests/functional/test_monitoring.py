@@ -3,6 +3,7 @@ mode on 127.0.0.1 behind AWS_ENDPOINT_URL, so the real botocore HTTP path carrie
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import shutil
@@ -376,8 +377,28 @@ def test_ten_runs_with_three_failing_give_70_percent_one_incident_and_badges(
     badges = [key for key in aws.object_keys() if key.startswith("badges/")]
     assert len(badges) == 2
     assert all(aws.read(key).startswith(b"<svg") for key in badges)
+    # and the client reads them back: the status table (exit 0, all up) and the day's history
+    code, text = _client("--bucket", BUCKET, "monitor", "status")
+    assert code == 0 and url_a in text and text.count("70%") == 4
+    code, text = _client("--bucket", BUCKET, "monitor", "history", url_a, "--days", "2", "--csv")
+    header, yesterday, today = text.splitlines()
+    assert header == "day,checks,up,degraded,down,uptime,p50_ms,p95_ms"
+    assert yesterday.split(",")[1] == "0" and today.split(",")[1:6] == ["10", "7", "0", "3", "0.7"]
     # When the configuration drops /a for /b, the published status holds only /b
     monkeypatch.setenv("MONITOR_URLS", url_b)
     get_settings.cache_clear()
     scheduled_run("run-11")
     assert [t["name"] for t in json.loads(aws.read("status.json"))["targets"]] == [url_b]
+    answers.by_path["/b"] = (500, b"")
+    scheduled_run("run-12")
+    code, text = _client("--bucket", BUCKET, "monitor", "status")
+    assert code == 1 and "down" in text  # a target is down
+
+
+def _client(*argv: str) -> tuple[int, str]:
+    from fanfetch_client.cli import main
+    from rich.console import Console
+
+    out = io.StringIO()
+    code = main(list(argv), console=Console(file=out, width=250, force_terminal=False))
+    return code, out.getvalue()

@@ -70,6 +70,8 @@ class DayRollup(BaseModel):
     day: date
     runs: list[str] = Field(default_factory=list)
     targets: dict[str, TargetDay] = Field(default_factory=dict)
+    # Written into each file, so a reader (the client's `monitor history`) needs no copy of them
+    latency_bounds_ms: list[int] = Field(default_factory=lambda: list(LATENCY_BOUNDS_MS))
 
     @classmethod
     def read(cls, document: object, day: date) -> DayRollup:
@@ -78,7 +80,9 @@ class DayRollup(BaseModel):
             rollup = cls.model_validate(document)
         except ValueError:
             return cls(day=day)
-        return rollup if rollup.day == day else cls(day=day)
+        if rollup.day != day or tuple(rollup.latency_bounds_ms) != LATENCY_BOUNDS_MS:
+            return cls(day=day)  # another day, or buckets this version does not count in
+        return rollup
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
