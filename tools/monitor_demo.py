@@ -22,7 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tools.localaws import FAKE_CREDENTIALS, moto_server
+from tools.localaws import FAKE_CREDENTIALS, moto_server, stored_bytes
 from tools.processes import app_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -159,8 +159,12 @@ def main() -> None:
         print(f"\nIn s3://{BUCKET}/: " + ", ".join(aws.keys(BUCKET)))
         OUT.mkdir(exist_ok=True)
         page = OUT / "status.html"
-        page.write_bytes(s3.get_object(Bucket=BUCKET, Key="status.html")["Body"].read())
-        (OUT / "latest.json").write_bytes(s3.get_object(Bucket=BUCKET, Key="latest.json")["Body"].read())
+        for key in ("status.html", "status.json", "latest.json"):
+            (OUT / key).write_bytes(stored_bytes(s3, BUCKET, key))
+        for key in aws.keys(BUCKET):
+            if key.startswith("badges/"):
+                (OUT / key).parent.mkdir(exist_ok=True)
+                (OUT / key).write_bytes(stored_bytes(s3, BUCKET, key))
         print(
             f"Status page: {page} (open it in a browser); deployed, it is: "
             f"aws s3 presign s3://<ResultsBucketName>/status.html --expires-in 3600"

@@ -3,6 +3,7 @@ rollups (history/YYYY/MM/DD.json), read from the results bucket."""
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -19,12 +20,15 @@ STATUS_KEY = "status.json"
 def read_json(s3: Any, bucket: str, key: str) -> Any:
     """A JSON object from the bucket; None when there is no such key."""
     try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        stored = s3.get_object(Bucket=bucket, Key=key)
+        body = stored["Body"].read()
+        if stored.get("ContentEncoding") == "gzip":  # status.json is stored compressed, as S3 serves it to browsers
+            body = gzip.decompress(body)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
             return None
         raise FanfetchError(f"cannot read s3://{bucket}/{key}: {exc}") from None
-    except BotoCoreError as exc:
+    except (BotoCoreError, OSError, EOFError) as exc:
         raise FanfetchError(f"cannot read s3://{bucket}/{key}: {exc}") from None
     try:
         return json.loads(body)

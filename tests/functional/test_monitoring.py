@@ -19,6 +19,7 @@ import pytest
 from aiohttp import web
 from fanfetch import store
 from fanfetch.handler import lambda_handler
+from fanfetch.monitoring.publisher import unzipped
 from fanfetch.settings import get_settings
 from moto.server import ThreadedMotoServer
 
@@ -57,8 +58,9 @@ class Aws:
         return sorted(item["Key"] for item in listing.get("Contents", []))
 
     def read(self, key: str) -> bytes:
+        """An object's bytes, decompressed when it was stored gzip-compressed (the page, status.json)."""
         body: bytes = self.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
-        return body
+        return unzipped(body)
 
     def alerts(self) -> list[dict[str, Any]]:
         """SNS messages delivered to the test queue since the last call."""

@@ -3,6 +3,7 @@ status.json and the badges, which anyone may be shown. I/O, like the runner that
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
 from datetime import date, datetime
@@ -54,6 +55,12 @@ def merge_write[Document](
             continue
         return changed
     return None
+
+
+def unzipped(body: bytes) -> bytes:
+    """An object's bytes as written: the page and status.json are stored gzip-compressed (S3 serves them with
+    Content-Encoding: gzip), and boto3 hands them over as stored."""
+    return gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
 
 
 def _rollups(bucket: str, today: date, clock: store.CallClock) -> dict[date, rollups.DayRollup]:
@@ -118,8 +125,10 @@ def publish(
         latest, now, tls_warn_days, targets, days, recorded, published.schedule_period_seconds(latest)
     )
     timeout, attempts = clock.limit(f"s3://{bucket}/{STATUS_PAGE_KEY}")
-    html = page.render(view).encode()
-    store.write_object(bucket, STATUS_PAGE_KEY, html, "text/html; charset=utf-8", timeout, attempts=attempts)
+    html = gzip.compress(page.render(view).encode(), compresslevel=6, mtime=0)
+    store.write_object(
+        bucket, STATUS_PAGE_KEY, html, "text/html; charset=utf-8", timeout, attempts=attempts, content_encoding="gzip"
+    )
     written["status_page"] = f"s3://{bucket}/{STATUS_PAGE_KEY}"
     # What was published before, so that only badges that changed are written again
     previous_status = store.read_object(
@@ -128,14 +137,17 @@ def publish(
     shown_before: dict[str, Any] = {}
     if previous_status is not None:
         try:
-            shown_before = {t["name"]: t for t in json.loads(previous_status.body).get("targets", [])}
-        except (ValueError, TypeError, KeyError, AttributeError):
+            text = unzipped(previous_status.body)
+            shown_before = {t["name"]: t for t in json.loads(text).get("targets", [])}
+        except (ValueError, TypeError, KeyError, AttributeError, OSError, EOFError):  # not what was written
             shown_before = {}
     status = published.status_document(latest, days, targets, now)
-    body = json.dumps(status, indent=1).encode()
+    body = gzip.compress(json.dumps(status, indent=1).encode(), compresslevel=6, mtime=0)
     status_sink = f"s3://{bucket}/{published.STATUS_JSON_KEY}"
     timeout, attempts = clock.limit(status_sink)
-    store.write_object(bucket, published.STATUS_JSON_KEY, body, "application/json", timeout, attempts=attempts)
+    store.write_object(
+        bucket, published.STATUS_JSON_KEY, body, "application/json", timeout, attempts=attempts, content_encoding="gzip"
+    )
     written["status_json"] = f"s3://{bucket}/{published.STATUS_JSON_KEY}"
     for target in status["targets"]:
         before = shown_before.get(target["name"])
