@@ -116,7 +116,7 @@ def publish(
     )
     if recorded is not None:
         written["incidents"] = f"s3://{bucket}/{incidents.INCIDENTS_KEY}"
-    days = _rollups(bucket, now.date(), clock)
+    days = rollups.History(_rollups(bucket, now.date(), clock))
     targets = [v.seen.url for v in verdicts]
     from fanfetch.monitoring import views
     from fanfetch.monitoring.render import badges, page  # Jinja2 is loaded only when a page is written
@@ -142,7 +142,7 @@ def publish(
         except (ValueError, TypeError, KeyError, AttributeError, OSError, EOFError):  # not what was written
             shown_before = {}
     status = published.status_document(latest, days, targets, now)
-    body = gzip.compress(json.dumps(status, indent=1).encode(), compresslevel=6, mtime=0)
+    body = gzip.compress(json.dumps(status, separators=(",", ":")).encode(), compresslevel=6, mtime=0)
     status_sink = f"s3://{bucket}/{published.STATUS_JSON_KEY}"
     timeout, attempts = clock.limit(status_sink)
     store.write_object(
