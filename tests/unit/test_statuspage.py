@@ -95,8 +95,11 @@ def test_sample_latest_json_in_docs_renders_and_compares() -> None:
 
 def test_a_large_page_shows_cards_for_targets_not_up_and_a_line_for_each_other() -> None:
     # Given 150 targets, two of them down
+    down = FetchError(type="http", message="status 500 is outside 200-399")
     results = [
-        UrlResult(url=f"https://a.test/page/{i}", status=500 if i in (7, 70) else 200, bytes=10, elapsed_ms=5.0)
+        UrlResult(url=f"https://a.test/page/{i}", status=200, bytes=10, elapsed_ms=5.0, error=None)
+        if i not in (7, 70)
+        else UrlResult(url=f"https://a.test/page/{i}", status=500, bytes=10, elapsed_ms=5.0, error=down)
         for i in range(150)
     ]
     latest = _compare(results, None, T0, RunInfo(request_id="r1", at=iso(T0))).latest
