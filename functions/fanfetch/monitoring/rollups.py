@@ -8,7 +8,7 @@ percentiles are computed from at most 91 rollups; runs/ is never read.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -139,22 +139,89 @@ class Uptime:
     p95_ms: float | None
 
 
-class History:
-    """The day rollups of a page, with each day's per-target totals worked out once however many targets ask:
-    at 5,000 targets and 90 days, summing the hours again for every window would take seconds."""
+class ClosedDays(BaseModel):
+    """history/days.json: per target, (checks, down) of each closed day up to `through`, oldest first, flattened
+    as [checks, down, checks, down, ...] over CLOSED_DAYS days. A page reads this one file, today's and
+    yesterday's rollups, and never 90 rollups: at 5,000 targets a day's rollup is about 2 MB."""
 
-    def __init__(self, rollups: Mapping[date, DayRollup]) -> None:
+    model_config = ConfigDict(extra="ignore")
+
+    through: date | None = None
+    targets: dict[str, list[int]] = Field(default_factory=dict)
+
+    @classmethod
+    def read(cls, document: object) -> ClosedDays:
+        try:
+            return cls.model_validate(document if isinstance(document, Mapping) else {})
+        except ValueError:
+            return cls()
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def totals(self, day: date) -> dict[str, tuple[int, int]]:
+        """Each target's (checks, down) on a closed day the summary holds; empty otherwise."""
+        if self.through is None or not 0 <= (self.through - day).days < CLOSED_DAYS:
+            return {}
+        at = 2 * (CLOSED_DAYS - 1 - (self.through - day).days)
+        return {name: (series[at], series[at + 1]) for name, series in self.targets.items() if series[at]}
+
+
+# Closed days kept in history/days.json: with today, the 90 days a page shows.
+CLOSED_DAYS = 89
+
+
+def fold(summary: ClosedDays, read_day: Callable[[date], DayRollup | None], through: date) -> ClosedDays:
+    """The summary moved on to end at `through` (the last closed day), each day it had not yet folded read once
+    with `read_day`; a summary already there is returned as it is, so folding twice changes nothing."""
+    if summary.through is not None and summary.through >= through:
+        return summary
+    first_new = through - timedelta(days=CLOSED_DAYS - 1)
+    if summary.through is not None and summary.through >= first_new:
+        first_new = summary.through + timedelta(days=1)
+    shift = (through - summary.through).days if summary.through is not None else CLOSED_DAYS
+    keep = max(0, CLOSED_DAYS - shift)
+    targets = (
+        {
+            name: series[2 * (CLOSED_DAYS - keep) :] + [0] * (2 * (CLOSED_DAYS - keep))
+            for name, series in summary.targets.items()
+        }
+        if keep
+        else {}
+    )
+    day = first_new
+    while day <= through:
+        rollup = read_day(day)
+        if rollup is not None:
+            at = 2 * (CLOSED_DAYS - 1 - (through - day).days)
+            for name, target in rollup.targets.items():
+                series = targets.setdefault(name, [0] * (2 * CLOSED_DAYS))
+                series[at], series[at + 1] = sum(target.checks), sum(target.down)
+        day += timedelta(days=1)
+    # A target with no check left in the window has nothing to show
+    return ClosedDays(through=through, targets={name: series for name, series in targets.items() if any(series)})
+
+
+class History:
+    """What a page reads of the past: today's and yesterday's rollups (hours, latency) and the closed days'
+    totals, with each day's per-target totals worked out once however many targets ask."""
+
+    def __init__(self, rollups: Mapping[date, DayRollup], closed: ClosedDays | None = None) -> None:
         self.rollups = rollups
+        self.closed = closed or ClosedDays()
         self._totals: dict[date, dict[str, tuple[int, int]]] = {}
         # The page and status.json ask for the same figures: worked out once per target and moment
         self.figures: dict[tuple[str, datetime], Uptime] = {}
 
     def totals(self, day: date) -> dict[str, tuple[int, int]]:
-        """Each target's (checks, down) on that day; empty for a day without a rollup."""
+        """Each target's (checks, down) on that day, from its rollup if read, else from the closed days."""
         found = self._totals.get(day)
         if found is None:
             rollup = self.rollups.get(day)
-            found = {} if rollup is None else {n: (sum(t.checks), sum(t.down)) for n, t in rollup.targets.items()}
+            if rollup is not None:
+                found = {n: (sum(t.checks), sum(t.down)) for n, t in rollup.targets.items()}
+            else:
+                found = self.closed.totals(day)
             self._totals[day] = found
         return found
 
@@ -232,6 +299,4 @@ def daily_uptime(
     return cells
 
 
-def days_to_read(today: date, days: int = 90) -> list[date]:
-    """The rollups a page needs: today and the days before it, 90 in all."""
-    return [today - timedelta(days=back) for back in range(days)]
+CLOSED_DAYS_KEY = f"{ROLLUPS_PREFIX}days.json"
