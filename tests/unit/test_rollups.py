@@ -25,6 +25,8 @@ def test_add_run_counts_a_run_once_whatever_the_retries() -> None:
     assert rollup.targets["shop"].checks[12] == rollup.targets["shop"].down[12] == 1
     assert rollup.targets["api"].up[12] == 1
     assert rollup_key(rollup.day) == "history/2026/12/07.json"
+    # a check inside a maintenance window is not counted at all
+    assert add_run(rollup, "r2", NOON, [Check("shop", "maintenance", 5.0)]).targets["shop"] == rollup.targets["shop"]
 
 
 def test_runs_added_in_either_order_and_merged_rollups_agree() -> None:

@@ -105,6 +105,8 @@ def add_run(rollup: DayRollup | None, run_id: str, at: datetime, checks: Iterabl
         return current
     targets = dict(current.targets)
     for check in checks:
+        if check.outcome == "maintenance":
+            continue  # a planned outage counts neither for nor against uptime
         day = targets.get(check.name, TargetDay()).model_copy(deep=True)
         day.checks[moment.hour] += 1
         getattr(day, check.outcome if check.outcome in OUTCOMES else "down")[moment.hour] += 1
