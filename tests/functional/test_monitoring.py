@@ -183,6 +183,7 @@ def test_three_scheduled_runs_store_compare_and_alert_once(
         "status_json": f"s3://{BUCKET}/status.json",
         "badges": f"s3://{BUCKET}/badges/",
     }
+    assert 0 < first["monitor"]["sink_ms"] < 60_000  # what keeping the run took, beside the fetch's elapsed_ms
     assert json.loads(aws.read(run_key))["results"][0]["url"] == url_a
     latest = json.loads(aws.read("latest.json"))
     assert set(latest["urls"]) == {url_a, url_b}

@@ -78,7 +78,11 @@ def record_run(
     store.prepare("s3", settings.SINK_TIMEOUT_SECONDS)
     try:
         clock = store.CallClock(settings.SINK_TIMEOUT_SECONDS, sinks_until)
-        return _keep(payload, verdicts, settings, request_id, scheduled, started, now, clock)
+        begun = time.monotonic()
+        kept = _keep(payload, verdicts, settings, request_id, scheduled, started, now, clock)
+        # What keeping the run cost: state, rollups, page and alert, next to the fetch's own elapsed_ms
+        kept["monitor"]["sink_ms"] = round((time.monotonic() - begun) * 1000, 1)
+        return kept
     except Exception:  # noqa: BLE001 - a bug in keeping the run must not cost the results already fetched
         logger.exception("keeping the run failed: a bug in fanfetch; the results are still returned")
         kept = payload.setdefault("monitor", {"stored": {}, "alert": None, "errors": []})
