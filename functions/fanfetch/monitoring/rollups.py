@@ -15,6 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fanfetch.monitoring.state import StoredDocument
+
 ROLLUPS_PREFIX = "history/"
 # Upper bounds (ms) of the latency histogram's buckets; the last is open. Percentiles are read as the bucket's
 # bound, an over-estimate by at most one bucket (about 1.5x): enough for p50 and p95 on a status page.
@@ -141,25 +143,13 @@ class Uptime:
     p95_ms: float | None
 
 
-class ClosedDays(BaseModel):
+class ClosedDays(StoredDocument):
     """history/days.json: per target, (checks, down) of each closed day up to `through`, oldest first, flattened
     as [checks, down, checks, down, ...] over CLOSED_DAYS days. A page reads this one file, today's and
     yesterday's rollups, and never 90 rollups: at 5,000 targets a day's rollup is about 2 MB."""
 
-    model_config = ConfigDict(extra="ignore")
-
     through: date | None = None
     targets: dict[str, list[int]] = Field(default_factory=dict)
-
-    @classmethod
-    def read(cls, document: object) -> ClosedDays:
-        try:
-            return cls.model_validate(document if isinstance(document, Mapping) else {})
-        except ValueError:
-            return cls()
-
-    def dump(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
 
     def totals(self, day: date) -> dict[str, tuple[int, int]]:
         """Each target's (checks, down) on a closed day the summary holds; empty otherwise."""
