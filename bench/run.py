@@ -12,6 +12,9 @@ Scenarios (issue targets in brackets; `--only` picks some, e.g. `make bench ARGS
   chunk     one job chunk through the handler, as the job function runs it: the long-tail mix over 50 hosts,
             planned with the job defaults, its results written to S3 (a moto server); wall seconds and
             GB-seconds per 1,000 URLs at the job function's memory, saved to bench/results/chunk.json for `make cost`
+  monitor-scale  a monitor of 100, 1,000 and 5,000 targets at steady state: the sizes of what it keeps and
+            writes, the time to work out its page and status.json, peak RSS, and the page's load time in headless
+            Chromium from a file                                                 [5,000: page <= 1.5 MB, load <= 1.5 s]
 A featureless streaming loop ("floor") runs beside a, b and c, to show what aiohttp itself costs per request.
 Each client run is a fresh process; runs alternate between implementations; medians are reported.
 """
@@ -29,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -38,7 +42,7 @@ from tools.processes import free_port, serving, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / ".aws-sam" / "build" / "FanfetchFunction"
-SCENARIOS = ("a", "b", "c", "cold", "longtail", "chunk")
+SCENARIOS = ("a", "b", "c", "cold", "longtail", "chunk", "monitor-scale")
 FLOOR_OVERHEAD_LIMIT = 1.15
 LONGTAIL_URLS = 1000
 LONGTAIL_SEED = 1
@@ -410,6 +414,56 @@ def chunk_runs(rounds: int) -> dict[str, Any]:
     }
 
 
+MONITOR_SIZES = (100, 1000, 5000)
+
+
+def page_load_seconds(page: Path) -> float:
+    """Seconds from navigation to the load event of the page, from a file, in Debian's chromium."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        raise SystemExit("chromium is missing: apt-get install chromium")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        tab = browser.new_page()
+        started = time.perf_counter()
+        tab.goto(page.as_uri(), wait_until="load")
+        took = time.perf_counter() - started
+        browser.close()
+    return took
+
+
+def monitor_scale_rows(rounds: int) -> list[tuple[object, ...]]:
+    rows: list[tuple[object, ...]] = []
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'functions'}{os.pathsep}{ROOT}"}
+    for count in MONITOR_SIZES:
+        runs, loads = [], []
+        for _ in range(rounds):
+            with tempfile.TemporaryDirectory() as work:
+                command = [sys.executable, "-m", "bench.monitor_scale", str(count), work]
+                done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+                if done.returncode:
+                    raise SystemExit(f"monitor-scale run failed:\n{done.stderr[-3000:]}")
+                runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+                loads.append(page_load_seconds(Path(work) / "status.html"))
+        sizes = runs[0]["bytes"]
+        rows.append(
+            (
+                f"{count:,}",
+                f"{sizes['latest_json'] / 1e6:.2f}",
+                f"{sizes['day_rollup'] / 1e6:.2f}",
+                f"{sizes['days_json'] / 1e6:.2f}",
+                f"{sizes['status_json'] / 1e6:.2f} ({sizes['status_json_gz'] / 1e3:.0f} KB gz)",
+                f"{sizes['page'] / 1e6:.2f} ({sizes['page_gz'] / 1e3:.0f} KB gz)",
+                f"{statistics.median(run['compute_s'] for run in runs):.2f}",
+                f"{statistics.median(loads):.2f}",
+                f"{statistics.median(run['peak_rss_mb'] for run in runs):.0f}",
+            )
+        )
+    return rows
+
+
 def print_chunk(figures: dict[str, Any]) -> None:
     print(
         f"\nchunk: {figures['urls_per_chunk']} URLs over {figures['hosts']} hosts (long-tail mix), job defaults, "
@@ -461,6 +515,23 @@ def main() -> None:
                     notes.append(floor_spread(name, runs))
         if "longtail" in selected:
             longtail = longtail_runs(origin_port, args.rounds)
+    if "monitor-scale" in selected:
+        scale = monitor_scale_rows(args.rounds)
+        print(
+            f"\nmonitor-scale: steady state (50 runs today, a day and 89 closed days before), medians of {args.rounds}"
+        )
+        header = (
+            "targets",
+            "latest.json MB",
+            "day rollup MB",
+            "days.json MB",
+            "status.json MB",
+            "page MB",
+            "page+status s",
+            "page load s",
+            "peak RSS MB",
+        )
+        print_table(header, scale)
     chunk: dict[str, Any] | None = None
     if "chunk" in selected:
         chunk = chunk_runs(args.rounds)

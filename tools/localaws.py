@@ -3,6 +3,7 @@ S3, SNS and SQS stand-ins, and the alert topic wired to a queue so a run's alert
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from collections.abc import Iterator
@@ -62,3 +63,11 @@ def moto_server() -> Iterator[LocalAws]:
         yield LocalAws(f"http://{host}:{port}")
     finally:
         server.stop()
+
+
+def stored_bytes(s3: Any, bucket: str, key: str) -> bytes:
+    """An object as it was written: the status page and status.json are stored gzip-compressed, as S3 serves them
+    to browsers, and boto3 hands them over as stored."""
+    stored = s3.get_object(Bucket=bucket, Key=key)
+    body: bytes = stored["Body"].read()
+    return gzip.decompress(body) if stored.get("ContentEncoding") == "gzip" else body

@@ -27,7 +27,7 @@ from unittest import mock
 
 from aiohttp import web
 
-from tools.localaws import FAKE_CREDENTIALS, moto_server
+from tools.localaws import FAKE_CREDENTIALS, moto_server, stored_bytes
 from tools.processes import app_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -208,9 +208,16 @@ def main() -> None:
         print(f"\nIn s3://{BUCKET}/: " + ", ".join(key for key in keys if not key.startswith("runs/")) + ", runs/...")
         OUT.mkdir(exist_ok=True)
         page = OUT / "status.html"
-        page.write_bytes(s3.get_object(Bucket=BUCKET, Key="status.html")["Body"].read())
-        (OUT / "latest.json").write_bytes(s3.get_object(Bucket=BUCKET, Key="latest.json")["Body"].read())
-        print(f"Status page: {page} (open it in a browser)")
+        for key in ("status.html", "status.json", "latest.json"):
+            (OUT / key).write_bytes(stored_bytes(s3, BUCKET, key))
+        for key in aws.keys(BUCKET):
+            if key.startswith("badges/"):
+                (OUT / key).parent.mkdir(exist_ok=True)
+                (OUT / key).write_bytes(stored_bytes(s3, BUCKET, key))
+        print(
+            f"Status page: {page} (open it in a browser); deployed, it is: "
+            f"aws s3 presign s3://<ResultsBucketName>/status.html --expires-in 3600"
+        )
         if args.screenshot:
             chromium = shutil.which("chromium")
             if not chromium:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tools.emulator import RuntimeEmulator
 from tools.invoke import parse_env, render_table
-from tools.localaws import moto_server
+from tools.localaws import moto_server, stored_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / ".monitor-run"
@@ -84,9 +84,9 @@ def main() -> None:
                     print(f"SNS message: {subject}\n  " + message.strip().replace("\n", "\n  "))
         print(f"\nIn s3://{BUCKET}/: " + ", ".join(aws.keys(BUCKET)))
         OUT.mkdir(exist_ok=True)
-        for key in ("status.html", "latest.json"):
+        for key in ("status.html", "status.json", "latest.json"):
             if key in aws.keys(BUCKET):
-                (OUT / key).write_bytes(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
+                (OUT / key).write_bytes(stored_bytes(s3, BUCKET, key))
         if (OUT / "status.html").exists():
             print(f"Status page: {(OUT / 'status.html').relative_to(ROOT)} (open it in a browser)")
 

@@ -34,6 +34,15 @@ class JobWorld:
             time.sleep(0.1)
         raise AssertionError(f"{execution_arn} still running after {timeout} s")
 
+    def stop(self, execution_arn: str, **reason: str) -> dict[str, Any]:
+        """Stop an execution by hand once its map runs (moto cannot stop one before), and wait for it to end."""
+        for _ in range(100):
+            if self.sfn.list_map_runs(executionArn=execution_arn)["mapRuns"]:
+                break
+            time.sleep(0.05)
+        self.sfn.stop_execution(executionArn=execution_arn, **reason)
+        return self.wait(execution_arn)
+
     def read_json(self, key: str) -> Any:
         return json.loads(self.s3.get_object(Bucket=BUCKET, Key=key)["Body"].read())
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import socket
-import time
 from pathlib import Path
 
 import pytest
@@ -307,12 +306,7 @@ def test_client_job_status_exits_1_and_says_why_when_the_job_was_stopped(
     code, text = _run("--api-url", api_url, "job", "submit", str(listed))
     job_id = text.split("job ", 1)[1].split(" ", 1)[0]
     arn = jobs.execution_arn(job_world.state_machine_arn, job_id)
-    for _ in range(100):
-        if job_world.sfn.list_map_runs(executionArn=arn)["mapRuns"]:
-            break
-        time.sleep(0.05)
-    job_world.sfn.stop_execution(executionArn=arn)
-    job_world.wait(arn)
+    job_world.stop(arn)
     # When its status is asked for
     code, status_text = _run("--api-url", api_url, "job", "status", job_id)
     # Then the exit status says it did not succeed, the reason is shown, and no result file is named

@@ -311,12 +311,7 @@ def test_client_says_a_stopped_job_wrote_no_results(
     code, text = _run("--api-url", api, "--no-sign", "job", "submit", str(listed), "--timeout", "3")
     job_id = text.split("job ", 1)[1].split(" ", 1)[0]
     arn = jobs.execution_arn(job_world.state_machine_arn, job_id)
-    for _ in range(100):
-        if job_world.sfn.list_map_runs(executionArn=arn)["mapRuns"]:
-            break
-        time.sleep(0.05)
-    job_world.sfn.stop_execution(executionArn=arn, error="Stopped", cause="stopped by its owner")
-    job_world.wait(arn)
+    job_world.stop(arn, error="Stopped", cause="stopped by its owner")
     capsys.readouterr()
     # When its results are asked for, the client says there are none and where to see why
     code, _ = _run("--api-url", api, "--no-sign", "job", "results", job_id)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import collections
 import json
-import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -217,12 +216,7 @@ def test_a_stopped_job_says_so_and_names_no_result_files(job_world: JobWorld, th
     status, accepted = _api("POST", "/jobs", {"urls": [threaded_origin.url("/hang")], "options": {"timeout": 3}})
     arn = jobs.execution_arn(job_world.state_machine_arn, accepted["job_id"])
     # When it is stopped by hand while its map runs
-    for _ in range(100):
-        if job_world.sfn.list_map_runs(executionArn=arn)["mapRuns"]:
-            break
-        time.sleep(0.05)
-    job_world.sfn.stop_execution(executionArn=arn, error="Stopped", cause="stopped by its owner")
-    job_world.wait(arn)
+    job_world.stop(arn, error="Stopped", cause="stopped by its owner")
     status, body = _api("GET", accepted["status_url"])
     # Then its status is ABORTED with the cause, and no result file is named
     assert status == 200

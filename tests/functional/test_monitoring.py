@@ -3,6 +3,7 @@ mode on 127.0.0.1 behind AWS_ENDPOINT_URL, so the real botocore HTTP path carrie
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import shutil
@@ -18,6 +19,7 @@ import pytest
 from aiohttp import web
 from fanfetch import store
 from fanfetch.handler import lambda_handler
+from fanfetch.monitoring.publisher import unzipped
 from fanfetch.settings import get_settings
 from moto.server import ThreadedMotoServer
 
@@ -56,8 +58,9 @@ class Aws:
         return sorted(item["Key"] for item in listing.get("Contents", []))
 
     def read(self, key: str) -> bytes:
+        """An object's bytes, decompressed when it was stored gzip-compressed (the page, status.json)."""
         body: bytes = self.client("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read()
-        return body
+        return unzipped(body)
 
     def alerts(self) -> list[dict[str, Any]]:
         """SNS messages delivered to the test queue since the last call."""
@@ -180,6 +183,7 @@ def test_three_scheduled_runs_store_compare_and_alert_once(
         "status_json": f"s3://{BUCKET}/status.json",
         "badges": f"s3://{BUCKET}/badges/",
     }
+    assert 0 < first["monitor"]["sink_ms"] < 60_000  # what keeping the run took, beside the fetch's elapsed_ms
     assert json.loads(aws.read(run_key))["results"][0]["url"] == url_a
     latest = json.loads(aws.read("latest.json"))
     assert set(latest["urls"]) == {url_a, url_b}
@@ -380,8 +384,28 @@ def test_ten_runs_with_three_failing_give_70_percent_one_incident_and_badges(
     badges = [key for key in aws.object_keys() if key.startswith("badges/")]
     assert len(badges) == 2
     assert all(aws.read(key).startswith(b"<svg") for key in badges)
+    # and the client reads them back: the status table (exit 0, all up) and the day's history
+    code, text = _client("--bucket", BUCKET, "monitor", "status")
+    assert code == 0 and url_a in text and text.count("70%") == 4
+    code, text = _client("--bucket", BUCKET, "monitor", "history", url_a, "--days", "2", "--csv")
+    header, yesterday, today = text.splitlines()
+    assert header == "day,checks,up,degraded,down,uptime,p50_ms,p95_ms"
+    assert yesterday.split(",")[1] == "0" and today.split(",")[1:6] == ["10", "7", "0", "3", "0.7"]
     # When the configuration drops /a for /b, the published status holds only /b
     monkeypatch.setenv("MONITOR_URLS", url_b)
     get_settings.cache_clear()
     scheduled_run("run-11")
     assert [t["name"] for t in json.loads(aws.read("status.json"))["targets"]] == [url_b]
+    answers.by_path["/b"] = (500, b"")
+    scheduled_run("run-12")
+    code, text = _client("--bucket", BUCKET, "monitor", "status")
+    assert code == 1 and "down" in text  # a target is down
+
+
+def _client(*argv: str) -> tuple[int, str]:
+    from fanfetch_client.cli import main
+    from rich.console import Console
+
+    out = io.StringIO()
+    code = main(list(argv), console=Console(file=out, width=250, force_terminal=False))
+    return code, out.getvalue()

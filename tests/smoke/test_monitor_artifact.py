@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import pytest
@@ -29,6 +30,6 @@ def test_artifact_keeps_a_scheduled_run_and_writes_the_status_page(results_bucke
     assert [r["state"] for r in response["results"]] == ["up", "down"]
     assert response["summary"]["went_down"] == 1
     assert response["monitor"]["errors"] == []
-    page = s3.get_object(Bucket=BUCKET, Key="status.html")["Body"].read().decode()
+    page = gzip.decompress(s3.get_object(Bucket=BUCKET, Key="status.html")["Body"].read()).decode()
     assert page.count('<section class="target row') == 2
     assert json.loads(s3.get_object(Bucket=BUCKET, Key="latest.json")["Body"].read())["urls"]

@@ -13,6 +13,7 @@ from fanfetch import store
 from fanfetch.errors import SinkError
 from fanfetch.models import FetchError, FetchRequest, FetchResponse, FetchSummary, TlsInfo, UrlResult
 from fanfetch.monitoring import runner
+from fanfetch.monitoring.publisher import unzipped
 from fanfetch.settings import Settings
 
 from tests.unit.conftest import BUCKET
@@ -249,7 +250,9 @@ def test_metrics_state_page_and_alert_all_show_the_judges_verdict(
     assert response["results"][0]["ok"] is True and response["results"][0]["state"] == "down"
     latest = json.loads(aws.get_object(Bucket=BUCKET, Key="latest.json")["Body"].read())
     assert latest["urls"]["https://a.test/"]["state"] == "down"
-    page = aws.get_object(Bucket=BUCKET, Key="status.html")["Body"].read().decode()
+    stored = aws.get_object(Bucket=BUCKET, Key="status.html")
+    assert stored["ContentEncoding"] == "gzip" and stored["ContentType"] == "text/html; charset=utf-8"
+    page = unzipped(stored["Body"].read()).decode()
     assert 'data-state="down"' in page and 'data-state="up"' not in page
     assert response["monitor"]["alert"]["went_down"] == ["https://a.test/"]
     assert response["monitor"]["alert"]["message_id"]

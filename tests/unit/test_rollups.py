@@ -25,6 +25,8 @@ def test_add_run_counts_a_run_once_whatever_the_retries() -> None:
     assert rollup.targets["shop"].checks[12] == rollup.targets["shop"].down[12] == 1
     assert rollup.targets["api"].up[12] == 1
     assert rollup_key(rollup.day) == "history/2026/12/07.json"
+    # a check inside a maintenance window is not counted at all
+    assert add_run(rollup, "r2", NOON, [Check("shop", "maintenance", 5.0)]).targets["shop"] == rollup.targets["shop"]
 
 
 def test_runs_added_in_either_order_and_merged_rollups_agree() -> None:
@@ -68,3 +70,39 @@ def test_a_rollup_that_cannot_be_read_starts_the_day_afresh() -> None:
     assert DayRollup.read(add_run(None, "r", NOON - timedelta(days=1), []).dump(), day) == DayRollup(day=day)
     stored = add_run(None, "r", NOON, [Check("shop", "up", 1.0)])
     assert DayRollup.read(stored.dump(), day) == stored
+
+
+def test_closed_days_fold_once_a_day_and_keep_89_days() -> None:
+    from fanfetch.monitoring.rollups import CLOSED_DAYS, ClosedDays, History, fold
+
+    # Given a rollup for each of the last 100 days, one down check of three on each
+    first = NOON.date() - timedelta(days=100)
+    days = {
+        first + timedelta(days=n): add_run(None, f"r{n}", NOON - timedelta(days=100 - n), [Check("shop", "up", 1.0)])
+        for n in range(100)
+    }
+    for day, rollup in days.items():
+        at = datetime.combine(day, NOON.timetz())
+        days[day] = add_run(
+            add_run(rollup, "b", at, [Check("shop", "up", 1.0)]), "c", at, [Check("shop", "down", None)]
+        )
+    reads: list[date] = []
+
+    def read_day(day: date) -> DayRollup | None:
+        reads.append(day)
+        return days.get(day)
+
+    # When the summary is folded up to yesterday, and again
+    yesterday = NOON.date() - timedelta(days=1)
+    summary = fold(ClosedDays(), read_day, yesterday)
+    assert fold(summary, read_day, yesterday) is summary
+    assert len(reads) == CLOSED_DAYS  # each closed day read once, the older ones never
+    # Then the next day reads only the day that closed
+    reads.clear()
+    moved = fold(summary, read_day, NOON.date())
+    assert reads == [NOON.date()] and moved.through == NOON.date()
+    # and a page's 90-day uptime comes from it: 2 of 3 checks up on every day
+    history = History({}, moved)
+    assert uptime("shop", history, NOON + timedelta(days=1)).windows["90d"] == pytest.approx(2 / 3)
+    assert len(daily_uptime("shop", history, NOON.date() + timedelta(days=1))) == 90
+    assert ClosedDays.read({"through": "no"}) == ClosedDays()

@@ -91,3 +91,22 @@ def test_sample_latest_json_in_docs_renders_and_compares() -> None:
     assert again.ok == entry.ok
     comparison = _compare([again], sample, T0 + timedelta(days=1), RunInfo(at="x"))
     assert comparison.verdicts[0].change == "unchanged"
+
+
+def test_a_large_page_shows_cards_for_targets_not_up_and_a_line_for_each_other() -> None:
+    # Given 150 targets, two of them down
+    down = FetchError(type="http", message="status 500 is outside 200-399")
+    results = [
+        UrlResult(url=f"https://a.test/page/{i}", status=200, bytes=10, elapsed_ms=5.0, error=None)
+        if i not in (7, 70)
+        else UrlResult(url=f"https://a.test/page/{i}", status=500, bytes=10, elapsed_ms=5.0, error=down)
+        for i in range(150)
+    ]
+    latest = _compare(results, None, T0, RunInfo(request_id="r1", at=iso(T0))).latest
+    html = render(latest, T0)
+    # Then the two get cards with their day bars, and the others one line each, in natural order
+    assert html.count('<section class="target row') == 2 and html.count('class="bar"') == 2
+    lines = re.findall(r'<li class="row up" data-state="up" data-name="([^"]+)"', html)
+    assert len(lines) == 148
+    assert lines[:3] == ["https://a.test/page/0", "https://a.test/page/1", "https://a.test/page/2"]
+    assert "2 down" in html and "148 up" in html

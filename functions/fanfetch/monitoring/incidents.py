@@ -6,14 +6,12 @@ or open one, so a run that merges again after a lost conditional write gives the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fanfetch.monitoring.state import iso, parse_iso
+from fanfetch.monitoring.state import StoredDocument, iso, parse_iso
 
 INCIDENTS_KEY = "incidents.json"
 INCIDENTS_KEPT = 100
@@ -32,20 +30,8 @@ class Incident(BaseModel):
     last_run: str | None = None
 
 
-class IncidentsDocument(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
+class IncidentsDocument(StoredDocument):
     targets: dict[str, list[Incident]] = Field(default_factory=dict)
-
-    @classmethod
-    def read(cls, document: object) -> IncidentsDocument:
-        try:
-            return cls.model_validate(document if isinstance(document, Mapping) else {})
-        except ValueError:
-            return cls()
-
-    def dump(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from fanfetch.monitoring.rollups import DayRollup, uptime
+from fanfetch.monitoring.rollups import DayRollup, History, history_of, uptime
 from fanfetch.monitoring.state import LatestDocument, iso, parse_iso
 
 STATUS_JSON_KEY = "status.json"
@@ -104,13 +104,14 @@ def schedule_period_seconds(latest: LatestDocument) -> float | None:
 
 
 def status_document(
-    latest: LatestDocument, rollups: Mapping[date, DayRollup], targets: list[str], now: datetime
+    latest: LatestDocument, rollups: Mapping[date, DayRollup] | History, targets: list[str], now: datetime
 ) -> dict[str, Any]:
     """status.json: per current target its state, since, last check, uptime per window and latency over 24 h."""
     entries = []
+    history = history_of(rollups)
     for name in sorted(targets, key=natural_key):
         entry = latest.urls.get(name)
-        figures = uptime(name, rollups, now)
+        figures = uptime(name, history, now)
         entries.append(
             {
                 "name": name,

@@ -3,9 +3,10 @@ status.json and the badges, which anyone may be shown. I/O, like the runner that
 
 from __future__ import annotations
 
+import gzip
 import json
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from fanfetch import store
@@ -26,6 +27,7 @@ def merge_write[Document](
     change: Callable[[Document], Document],
     dump: Callable[[Document], dict[str, Any]],
     clock: store.CallClock,
+    unchanged: Callable[[Document, Document], bool] | None = None,
 ) -> Document | None:
     """Read a JSON document, change it and write it on the condition that nobody wrote it meanwhile; a lost race
     reads again. The change must be idempotent: a run is counted once however often it is applied."""
@@ -37,6 +39,8 @@ def merge_write[Document](
         except ValueError:
             previous = read(None)
         changed = change(previous)
+        if stored is not None and unchanged is not None and unchanged(previous, changed):
+            return changed  # nothing to write
         timeout, attempts = clock.limit(sink)
         try:
             store.write_object(
@@ -56,19 +60,48 @@ def merge_write[Document](
     return None
 
 
-def _rollups(bucket: str, today: date, clock: store.CallClock) -> dict[date, rollups.DayRollup]:
-    """The day rollups of the last 90 days that exist (one listing, then one read each)."""
-    wanted = {rollups.rollup_key(day): day for day in rollups.days_to_read(today)}
-    found = store.list_object_keys(bucket, rollups.ROLLUPS_PREFIX, *clock.limit(f"s3://{bucket}/history/"))
-    days: dict[date, rollups.DayRollup] = {}
-    for key in sorted(set(found) & set(wanted)):
-        stored = store.read_object(bucket, key, *clock.limit(f"s3://{bucket}/{key}"))
-        if stored is not None:
-            try:
-                days[wanted[key]] = rollups.DayRollup.read(json.loads(stored.body), wanted[key])
-            except ValueError:
-                logger.warning("a day rollup is not JSON; its day is left out", extra={"key": key})
-    return days
+def unzipped(body: bytes) -> bytes:
+    """An object's bytes as written: the page and status.json are stored gzip-compressed (S3 serves them with
+    Content-Encoding: gzip), and boto3 hands them over as stored."""
+    return gzip.decompress(body) if body[:2] == b"\x1f\x8b" else body
+
+
+def _read_rollup(bucket: str, day: date, clock: store.CallClock) -> rollups.DayRollup | None:
+    key = rollups.rollup_key(day)
+    stored = store.read_object(bucket, key, *clock.limit(f"s3://{bucket}/{key}"))
+    if stored is None:
+        return None
+    try:
+        return rollups.DayRollup.read(json.loads(stored.body), day)
+    except ValueError:
+        logger.warning("a day rollup is not JSON; its day is left out", extra={"key": key})
+        return None
+
+
+def _history(bucket: str, today: date, clock: store.CallClock) -> rollups.History:
+    """Today's and yesterday's rollups, and the closed days' totals, moved on to yesterday when a day has closed
+    since (once a day; the first time it reads the 89 days before today that exist)."""
+    recent = {day: r for day in (today, today - timedelta(days=1)) if (r := _read_rollup(bucket, day, clock))}
+    existing: set[str] = set()
+
+    def read_day(day: date) -> rollups.DayRollup | None:
+        if day in recent:
+            return recent[day]
+        if not existing:  # listed once, when a fold first needs an older day: most of 89 days may not exist
+            sink = f"s3://{bucket}/{rollups.ROLLUPS_PREFIX}"
+            existing.update(store.list_object_keys(bucket, rollups.ROLLUPS_PREFIX, *clock.limit(sink)) or ["-"])
+        return _read_rollup(bucket, day, clock) if rollups.rollup_key(day) in existing else None
+
+    closed = merge_write(
+        bucket,
+        rollups.CLOSED_DAYS_KEY,
+        rollups.ClosedDays.read,
+        lambda summary: rollups.fold(summary, read_day, today - timedelta(days=1)),
+        rollups.ClosedDays.dump,
+        clock,
+        unchanged=lambda before, after: before is after,
+    )
+    return rollups.History(recent, closed)
 
 
 def publish(
@@ -109,7 +142,7 @@ def publish(
     )
     if recorded is not None:
         written["incidents"] = f"s3://{bucket}/{incidents.INCIDENTS_KEY}"
-    days = _rollups(bucket, now.date(), clock)
+    days = _history(bucket, now.date(), clock)
     targets = [v.seen.label for v in verdicts]
     from fanfetch.monitoring import views
     from fanfetch.monitoring.render import badges, page  # Jinja2 is loaded only when a page is written
@@ -118,8 +151,10 @@ def publish(
         latest, now, tls_warn_days, targets, days, recorded, published.schedule_period_seconds(latest)
     )
     timeout, attempts = clock.limit(f"s3://{bucket}/{STATUS_PAGE_KEY}")
-    html = page.render(view).encode()
-    store.write_object(bucket, STATUS_PAGE_KEY, html, "text/html; charset=utf-8", timeout, attempts=attempts)
+    html = gzip.compress(page.render(view).encode(), compresslevel=6, mtime=0)
+    store.write_object(
+        bucket, STATUS_PAGE_KEY, html, "text/html; charset=utf-8", timeout, attempts=attempts, content_encoding="gzip"
+    )
     written["status_page"] = f"s3://{bucket}/{STATUS_PAGE_KEY}"
     # What was published before, so that only badges that changed are written again
     previous_status = store.read_object(
@@ -128,14 +163,17 @@ def publish(
     shown_before: dict[str, Any] = {}
     if previous_status is not None:
         try:
-            shown_before = {t["name"]: t for t in json.loads(previous_status.body).get("targets", [])}
-        except (ValueError, TypeError, KeyError, AttributeError):
+            text = unzipped(previous_status.body)
+            shown_before = {t["name"]: t for t in json.loads(text).get("targets", [])}
+        except (ValueError, TypeError, KeyError, AttributeError, OSError, EOFError):  # not what was written
             shown_before = {}
     status = published.status_document(latest, days, targets, now)
-    body = json.dumps(status, indent=1).encode()
+    body = gzip.compress(json.dumps(status, separators=(",", ":")).encode(), compresslevel=6, mtime=0)
     status_sink = f"s3://{bucket}/{published.STATUS_JSON_KEY}"
     timeout, attempts = clock.limit(status_sink)
-    store.write_object(bucket, published.STATUS_JSON_KEY, body, "application/json", timeout, attempts=attempts)
+    store.write_object(
+        bucket, published.STATUS_JSON_KEY, body, "application/json", timeout, attempts=attempts, content_encoding="gzip"
+    )
     written["status_json"] = f"s3://{bucket}/{published.STATUS_JSON_KEY}"
     for target in status["targets"]:
         before = shown_before.get(target["name"])

@@ -8,12 +8,14 @@ percentiles are computed from at most 91 rollups; runs/ is never read.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from fanfetch.monitoring.state import StoredDocument
 
 ROLLUPS_PREFIX = "history/"
 # Upper bounds (ms) of the latency histogram's buckets; the last is open. Percentiles are read as the bucket's
@@ -70,6 +72,8 @@ class DayRollup(BaseModel):
     day: date
     runs: list[str] = Field(default_factory=list)
     targets: dict[str, TargetDay] = Field(default_factory=dict)
+    # Written into each file, so a reader (the client's `monitor history`) needs no copy of them
+    latency_bounds_ms: list[int] = Field(default_factory=lambda: list(LATENCY_BOUNDS_MS))
 
     @classmethod
     def read(cls, document: object, day: date) -> DayRollup:
@@ -78,7 +82,9 @@ class DayRollup(BaseModel):
             rollup = cls.model_validate(document)
         except ValueError:
             return cls(day=day)
-        return rollup if rollup.day == day else cls(day=day)
+        if rollup.day != day or tuple(rollup.latency_bounds_ms) != LATENCY_BOUNDS_MS:
+            return cls(day=day)  # another day, or buckets this version does not count in
+        return rollup
 
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -101,6 +107,8 @@ def add_run(rollup: DayRollup | None, run_id: str, at: datetime, checks: Iterabl
         return current
     targets = dict(current.targets)
     for check in checks:
+        if check.outcome == "maintenance":
+            continue  # a planned outage counts neither for nor against uptime
         day = targets.get(check.name, TargetDay()).model_copy(deep=True)
         day.checks[moment.hour] += 1
         getattr(day, check.outcome if check.outcome in OUTCOMES else "down")[moment.hour] += 1
@@ -135,6 +143,85 @@ class Uptime:
     p95_ms: float | None
 
 
+class ClosedDays(StoredDocument):
+    """history/days.json: per target, (checks, down) of each closed day up to `through`, oldest first, flattened
+    as [checks, down, checks, down, ...] over CLOSED_DAYS days. A page reads this one file, today's and
+    yesterday's rollups, and never 90 rollups: at 5,000 targets a day's rollup is about 2 MB."""
+
+    through: date | None = None
+    targets: dict[str, list[int]] = Field(default_factory=dict)
+
+    def totals(self, day: date) -> dict[str, tuple[int, int]]:
+        """Each target's (checks, down) on a closed day the summary holds; empty otherwise."""
+        if self.through is None or not 0 <= (self.through - day).days < CLOSED_DAYS:
+            return {}
+        at = 2 * (CLOSED_DAYS - 1 - (self.through - day).days)
+        return {name: (series[at], series[at + 1]) for name, series in self.targets.items() if series[at]}
+
+
+# Closed days kept in history/days.json: with today, the 90 days a page shows.
+CLOSED_DAYS = 89
+
+
+def fold(summary: ClosedDays, read_day: Callable[[date], DayRollup | None], through: date) -> ClosedDays:
+    """The summary moved on to end at `through` (the last closed day), each day it had not yet folded read once
+    with `read_day`; a summary already there is returned as it is, so folding twice changes nothing."""
+    if summary.through is not None and summary.through >= through:
+        return summary
+    first_new = through - timedelta(days=CLOSED_DAYS - 1)
+    if summary.through is not None and summary.through >= first_new:
+        first_new = summary.through + timedelta(days=1)
+    shift = (through - summary.through).days if summary.through is not None else CLOSED_DAYS
+    keep = max(0, CLOSED_DAYS - shift)
+    targets = (
+        {
+            name: series[2 * (CLOSED_DAYS - keep) :] + [0] * (2 * (CLOSED_DAYS - keep))
+            for name, series in summary.targets.items()
+        }
+        if keep
+        else {}
+    )
+    day = first_new
+    while day <= through:
+        rollup = read_day(day)
+        if rollup is not None:
+            at = 2 * (CLOSED_DAYS - 1 - (through - day).days)
+            for name, target in rollup.targets.items():
+                series = targets.setdefault(name, [0] * (2 * CLOSED_DAYS))
+                series[at], series[at + 1] = sum(target.checks), sum(target.down)
+        day += timedelta(days=1)
+    # A target with no check left in the window has nothing to show
+    return ClosedDays(through=through, targets={name: series for name, series in targets.items() if any(series)})
+
+
+class History:
+    """What a page reads of the past: today's and yesterday's rollups (hours, latency) and the closed days'
+    totals, with each day's per-target totals worked out once however many targets ask."""
+
+    def __init__(self, rollups: Mapping[date, DayRollup], closed: ClosedDays | None = None) -> None:
+        self.rollups = rollups
+        self.closed = closed or ClosedDays()
+        self._totals: dict[date, dict[str, tuple[int, int]]] = {}
+        # The page and status.json ask for the same figures: worked out once per target and moment
+        self.figures: dict[tuple[str, datetime], Uptime] = {}
+
+    def totals(self, day: date) -> dict[str, tuple[int, int]]:
+        """Each target's (checks, down) on that day, from its rollup if read, else from the closed days."""
+        found = self._totals.get(day)
+        if found is None:
+            rollup = self.rollups.get(day)
+            if rollup is not None:
+                found = {n: (sum(t.checks), sum(t.down)) for n, t in rollup.targets.items()}
+            else:
+                found = self.closed.totals(day)
+            self._totals[day] = found
+        return found
+
+
+def history_of(rollups: Mapping[date, DayRollup] | History) -> History:
+    return rollups if isinstance(rollups, History) else History(rollups)
+
+
 def _share(checks: int, down: int) -> float | None:
     return None if checks == 0 else (checks - down) / checks
 
@@ -151,9 +238,13 @@ def _percentile(counts: Sequence[int], share: float) -> float | None:
     return None  # unreachable: the counts add up to the total
 
 
-def uptime(name: str, rollups: Mapping[date, DayRollup], now: datetime) -> Uptime:
+def uptime(name: str, rollups: Mapping[date, DayRollup] | History, now: datetime) -> Uptime:
     """Uptime over 24 hours (the hours since this hour yesterday) and 7, 30 and 90 days (today and the days
     before), and latency p50/p95 over the last 24 hours, from the day rollups."""
+    history = history_of(rollups)
+    known = history.figures.get((name, now))
+    if known is not None:
+        return known
     moment = now.astimezone(UTC)
     today = moment.date()
     windows: dict[str, float | None] = {}
@@ -162,13 +253,13 @@ def uptime(name: str, rollups: Mapping[date, DayRollup], now: datetime) -> Uptim
     latency = _zeros(len(LATENCY_BOUNDS_MS) + 1)
     for back in range(24):
         hour = moment - timedelta(hours=back)
-        day = rollups.get(hour.date())
+        day = history.rollups.get(hour.date())
         target = day.targets.get(name) if day else None
         if target is not None:
             checks += target.checks[hour.hour]
             down += target.down[hour.hour]
     for day_back in (0, 1):  # latency is kept per day: today's and yesterday's cover the last 24 hours
-        day = rollups.get(today - timedelta(days=day_back))
+        day = history.rollups.get(today - timedelta(days=day_back))
         target = day.targets.get(name) if day else None
         if target is not None:
             latency = [a + b for a, b in zip(latency, target.latency, strict=True)]
@@ -178,28 +269,26 @@ def uptime(name: str, rollups: Mapping[date, DayRollup], now: datetime) -> Uptim
             continue
         checks = down = 0
         for back in range(days):
-            day = rollups.get(today - timedelta(days=back))
-            target = day.targets.get(name) if day else None
-            if target is not None:
-                checks += sum(target.checks)
-                down += sum(target.down)
+            totals = history.totals(today - timedelta(days=back)).get(name)
+            if totals is not None:
+                checks += totals[0]
+                down += totals[1]
         windows[label] = _share(checks, down)
-    return Uptime(windows, _percentile(latency, 0.5), _percentile(latency, 0.95))
+    figures = history.figures[(name, now)] = Uptime(windows, _percentile(latency, 0.5), _percentile(latency, 0.95))
+    return figures
 
 
 def daily_uptime(
-    name: str, rollups: Mapping[date, DayRollup], today: date, days: int = 90
+    name: str, rollups: Mapping[date, DayRollup] | History, today: date, days: int = 90
 ) -> list[tuple[date, float | None]]:
     """One (day, uptime) per day, oldest first, for the page's 90-day bar and `fanfetch monitor history`."""
+    history = history_of(rollups)
     cells = []
     for back in range(days - 1, -1, -1):
         day = today - timedelta(days=back)
-        rollup = rollups.get(day)
-        target = rollup.targets.get(name) if rollup else None
-        cells.append((day, _share(sum(target.checks), sum(target.down)) if target else None))
+        totals = history.totals(day).get(name)
+        cells.append((day, _share(*totals) if totals else None))
     return cells
 
 
-def days_to_read(today: date, days: int = 90) -> list[date]:
-    """The rollups a page needs: today and the days before it, 90 in all."""
-    return [today - timedelta(days=back) for back in range(days)]
+CLOSED_DAYS_KEY = f"{ROLLUPS_PREFIX}days.json"

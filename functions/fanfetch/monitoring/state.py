@@ -6,7 +6,7 @@ import json
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, NotRequired, TypedDict
+from typing import Annotated, Any, Literal, NotRequired, Self, TypedDict
 
 from pydantic import (
     BaseModel,
@@ -161,6 +161,23 @@ class UrlState(Lenient):
             if not isinstance(value, list):
                 raise
             return handler([clean_point(point) for point in value if isinstance(point, Mapping)])
+
+
+class StoredDocument(BaseModel):
+    """A JSON document the monitor keeps in the bucket beside latest.json (incidents, closed days): read whole, or
+    started afresh when what the bucket holds cannot be read, since it can be rebuilt and must not stop a run."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    @classmethod
+    def read(cls, document: object) -> Self:
+        try:
+            return cls.model_validate(document if isinstance(document, Mapping) else {})
+        except ValueError:
+            return cls()
+
+    def dump(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
 
 
 class RunInfo(Lenient):

@@ -9,10 +9,13 @@ from datetime import date, datetime, timedelta
 
 from fanfetch.monitoring.incidents import IncidentsDocument
 from fanfetch.monitoring.published import natural_key, percent
-from fanfetch.monitoring.rollups import DayRollup, daily_uptime, uptime
+from fanfetch.monitoring.rollups import DayRollup, History, daily_uptime, history_of, uptime
 from fanfetch.monitoring.state import LatestDocument, RunInfo, UrlState, iso, parse_iso
 
 STATES_ORDER = {"down": 0, "degraded": 1, "maintenance": 2, "up": 3}
+# Past this many targets the page shows a card with a day bar for the targets that are not up (at most this many)
+# and one line for each of the others, so that a page of 5,000 targets stays small; status.json has them all.
+DETAIL_LIMIT = 100
 # A page read this many schedule periods after it was written says the monitor has stopped.
 STALE_AFTER_PERIODS = 2
 
@@ -47,6 +50,8 @@ class Row:
     latency_p95: str
     tls_days: float | None
     days: list[DayCell]
+    # A line rather than a card: on a large page, for a target that is up
+    compact: bool = False
     # A change waiting for its runs in a row ("failing: 1 of 2"), and the maintenance window the target is in.
     note: str | None = None
     maintenance: str | None = None
@@ -139,7 +144,13 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else "> 30 s" if value == float("inf") else f"{value:.0f} ms"
 
 
-def row(name: str, entry: UrlState, now: datetime, rollups: Mapping[date, DayRollup] | None = None) -> Row:
+def row(
+    name: str,
+    entry: UrlState,
+    now: datetime,
+    rollups: Mapping[date, DayRollup] | History | None = None,
+    compact: bool = False,
+) -> Row:
     in_state = (now - parse_iso(entry.since)).total_seconds() if entry.since is not None else 0.0
     days = rollups or {}
     figures = uptime(name, days, now)
@@ -168,8 +179,13 @@ def row(name: str, entry: UrlState, now: datetime, rollups: Mapping[date, DayRol
         latency_p50=_ms(figures.p50_ms),
         latency_p95=_ms(figures.p95_ms),
         tls_days=entry.tls_days_left,
-        days=day_cells(daily_uptime(name, days, now.date())),
+        days=[] if compact else day_cells(daily_uptime(name, days, now.date())),
+        compact=compact,
     )
+
+
+def _up(latest: LatestDocument, name: str) -> bool:
+    return latest.urls[name].state == "up"
 
 
 def page_view(
@@ -177,15 +193,22 @@ def page_view(
     now: datetime,
     tls_warn_days: float,
     targets: Sequence[str] | None = None,
-    rollups: Mapping[date, DayRollup] | None = None,
+    rollups: Mapping[date, DayRollup] | History | None = None,
     incidents: IncidentsDocument | None = None,
     period_s: float | None = None,
 ) -> PageView:
     """The page's values: the current targets (all of latest.json's when not given), down first and then in
     natural order of name, with their uptime, 90-day bar and the incidents."""
     names = list(targets) if targets is not None else list(latest.urls)
-    rows = [row(name, latest.urls[name], now, rollups) for name in names if name in latest.urls]
-    rows.sort(key=lambda r: (STATES_ORDER.get(r.state, 0), natural_key(r.name)))
+    known = [name for name in names if name in latest.urls]
+    # Ordered before the rows are made, so that a large page makes a card only where it shows one
+    known.sort(key=lambda name: (STATES_ORDER.get(latest.urls[name].state or "down", 0), natural_key(name)))
+    large = len(known) > DETAIL_LIMIT
+    history = history_of(rollups or {})
+    rows = [
+        row(name, latest.urls[name], now, history, compact=large and (index >= DETAIL_LIMIT or _up(latest, name)))
+        for index, name in enumerate(known)
+    ]
     counts = {state: sum(r.state == state for r in rows) for state in STATES_ORDER}
     shown = set(names)
     incident_rows = [
