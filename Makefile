@@ -51,8 +51,10 @@ format: dev ## apply ruff formatting and fixes
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-schema: dev ## write docs/latest.schema.json from the latest.json models (a test checks it is current)
+schema: dev ## write docs/latest.schema.json and docs/monitors.schema.json from the models (tests check they are current)
 	PYTHONPATH=functions $(PY) -c 'import sys; from fanfetch.monitoring.state import latest_schema_text; sys.stdout.write(latest_schema_text())' > docs/latest.schema.json
+	PYTHONPATH=functions $(PY) -c 'import sys; from fanfetch.monitoring.config import monitors_schema_text; sys.stdout.write(monitors_schema_text())' > docs/monitors.schema.json
+	cp docs/monitors.schema.json client/fanfetch_client/monitors.schema.json
 
 typecheck: dev ## mypy, strict on functions/ and client/
 	$(BIN)/mypy
@@ -116,7 +118,7 @@ monitor-run: build ## scheduled runs on your targets, offline (moto): make monit
 jobs-demo: dev ## a 20,000-URL job offline: moto, make serve, the fanfetch client with its progress bar, the results
 	@$(PY) -m tools.jobs_demo $(ARGS)
 
-monitor-demo: dev ## two scheduled runs and a change, offline: moto (server mode) and a loopback site
+monitor-demo: dev ## a monitors file over seven runs, offline: expectation failing, debounce, alert, signed webhook, reminder, recovery
 	$(PY) -m tools.monitor_demo $(ARGS)
 
 serve: dev ## local API as API Gateway v2 events: make serve PORT=3000 (the default)

@@ -54,13 +54,21 @@ def monitor_lines(monitor: dict[str, Any]) -> list[str]:
     lines = [f"stored {name}: {where}" for name, where in stored.items()] or ["stored: nothing"]
     alert = monitor.get("alert")
     if alert:
+        # The lists of targets per kind of news; the channels and a configuration problem have lines of their own.
         parts = [
             f"{name.replace('_', ' ')} {', '.join(urls)}"
             for name, urls in alert.items()
-            if urls and name != "message_id"
+            if urls and isinstance(urls, list)
         ]
         sent = f"sent as {alert['message_id']}" if alert.get("message_id") else "not sent"
         lines.append(f"alert: {'; '.join(parts) or 'none'} ({sent})")
+        if alert.get("config_error"):
+            lines.append(f"alert: configuration invalid: {alert['config_error']}")
+        for channel, delivery in (alert.get("channels") or {}).items():
+            taken = "sent" + (f" as {delivery['message_id']}" if delivery.get("message_id") else "")
+            lines.append(
+                f"channel {channel}: {taken if delivery.get('delivered') else 'not delivered, kept for the next run'}"
+            )
     else:
         lines.append("alert: none")
     lines += [f"error: {error}" for error in monitor.get("errors") or []]

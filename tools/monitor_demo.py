@@ -1,7 +1,9 @@
-"""`make monitor-demo`: scheduled runs against moto (server mode) and a loopback origin that changes between runs.
+"""`make monitor-demo`: a monitors file checked by scheduled runs against moto (server mode), a loopback site that
+changes between runs, and a loopback webhook receiver.
 
-Offline: S3 and SNS are moto on 127.0.0.1, the monitored site is a local aiohttp app. Prints each run's verdicts,
-the alert, what was stored and where the status page is.
+Offline: S3, SNS (delivered to SQS) and SSM are moto on 127.0.0.1. The demo's clock moves ten minutes per run, so
+seven runs show an expectation failing, the debounce (down on the second failing run), one alert on SNS and one
+signed webhook POST, a reminder while the target stays down, and the recovery with how long it was down.
 """
 
 from __future__ import annotations
@@ -9,16 +11,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import io
 import json
 import os
-import random
 import shutil
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from aiohttp import web
 
@@ -28,41 +33,72 @@ from tools.processes import app_in_thread
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / ".monitor-demo"
 BUCKET = "fanfetch-demo-results"
+SECRET = "demo-hook-secret"  # noqa: S105 - the demo signs with it and checks the signature
+START = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
+STEP = timedelta(minutes=10)
+MONITORS = """# yaml-language-server: $schema=../docs/monitors.schema.json
+defaults:
+  failures_before_down: 2
+  successes_before_up: 1
+  remind_every: 30m
+  notify: [ops, hook]
+  options: {{timeout: 5, retries: 0}}
+channels:
+  ops: {{type: sns}}
+  hook: {{type: webhook, url: "{hook}", secret_ssm: /fanfetch/hook-secret}}
+targets:
+  - name: shop-home
+    url: {base}/
+    expect: {{status: [200], body_contains: "Add to cart"}}
+  - name: shop-api
+    url: {base}/health
+    expect: {{json: {{status: "UP"}}, headers: {{content-type: "application/json*"}}}}
+  - name: blog
+    url: {base}/blog
+    expect: {{max_latency_ms: 100}}
+"""
 
 
 class Site:
-    """A small web site whose pages change when `break_things` is called."""
+    """A small shop whose home page loses its "Add to cart" button from run 2 to run 6."""
 
     def __init__(self) -> None:
-        self.broken = False
-        self.random = random.Random(7)
-
-    async def _delay(self, low: float, high: float) -> None:
-        await asyncio.sleep(self.random.uniform(low, high))
+        self.sold_out = False
 
     def app(self) -> web.Application:
         async def home(request: web.Request) -> web.Response:
-            await self._delay(0.01, 0.04)
-            return web.Response(text="<h1>home</h1>" + "x" * 14_000, content_type="text/html")
+            button = "Sold out" if self.sold_out else "<button>Add to cart</button>"
+            return web.Response(text=f"<h1>shop</h1>{button}", content_type="text/html")
 
         async def health(request: web.Request) -> web.Response:
-            await self._delay(0.005, 0.02)
-            return web.Response(status=503 if self.broken else 200, text="unavailable" if self.broken else "ok")
-
-        async def pricing(request: web.Request) -> web.Response:
-            await self._delay(0.02, 0.06)
-            return web.Response(text="plan " * (900 if self.broken else 800), content_type="text/html")
+            return web.json_response({"status": "UP"})
 
         async def blog(request: web.Request) -> web.Response:
-            await self._delay(0.12, 0.3)
-            return web.Response(text="post " * 5000, content_type="text/html")
-
-        async def gone(request: web.Request) -> web.Response:
-            return web.Response(status=404, text="not found")
+            await asyncio.sleep(0.15)  # slower than its max_latency_ms: degraded, not down
+            return web.Response(text="post " * 500, content_type="text/html")
 
         app = web.Application()
-        for path, route in (("/", home), ("/health", health), ("/pricing", pricing), ("/blog", blog), ("/old", gone)):
+        for path, route in (("/", home), ("/health", health), ("/blog", blog)):
             app.router.add_get(path, route)
+        return app
+
+
+class Receiver:
+    """A webhook receiver that checks each POST's signature."""
+
+    def __init__(self) -> None:
+        self.posts: list[tuple[bool, dict[str, Any]]] = []
+
+    def app(self) -> web.Application:
+        async def receive(request: web.Request) -> web.Response:
+            body = await request.read()
+            expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+            signed = hmac.compare_digest(request.headers.get("X-Fanfetch-Signature", ""), expected)
+            self.posts.append((signed, json.loads(body)))
+            return web.Response(status=204)
+
+        app = web.Application()
+        app.router.add_post("/hook", receive)
         return app
 
 
@@ -84,79 +120,92 @@ class Context:
         return int((self._end - time.monotonic()) * 1000)
 
 
-def _changes(result: dict[str, Any]) -> str:
-    parts = []
-    for name, value in result.get("changes", {}).items():
-        if isinstance(value, dict):
-            parts.append(f"{name} {value['from']} -> {value['to']}")
-        else:
-            parts.append(f"{name} {value:+d}")
-    return ", ".join(parts)
+def demo_clock(moment: datetime) -> type[datetime]:
+    """A datetime whose now() is `moment`: the service reads the run's time from it."""
+
+    class Clock(datetime):
+        @classmethod
+        def now(cls, tz: Any = None) -> Clock:
+            return cls.fromtimestamp(moment.timestamp(), tz)
+
+    return Clock
 
 
-def _print_run(number: int, response: dict[str, Any], emf: list[dict[str, Any]]) -> None:
+def _print_run(number: int, at: datetime, response: dict[str, Any], emf: list[dict[str, Any]]) -> None:
     summary = response["summary"]
-    print(
-        f"\nRun {number}: {summary['total']} URLs, {summary['ok']} ok, went down {summary['went_down']}, "
-        f"recovered {summary['recovered']}, changed {summary['changed']}"
-    )
+    print(f"\nRun {number} at {at:%H:%M}: {summary['down']} down, {summary['degraded']} degraded")
     for result in response["results"]:
-        status = result["status"] if result["status"] is not None else "-"
-        print(f"  {result['state']:<5} {status!s:<4} {result['change']:<9} {result['url']:<36} {_changes(result)}")
+        note = result["pending"] or result["reason"] or ""
+        event = f"[{result['event']}]" if result["event"] else ""
+        print(f"  {result['name']:<10} {result['state']:<9} {event:<12} {note}")
     metrics = {name: values for document in emf for name, values in document.items() if not name.startswith("_")}
-    shown = {name: metrics[name] for name in ("UrlsFetched", "UrlsDown", "MinTlsDaysLeft") if name in metrics}
+    shown = {name: metrics[name] for name in ("UrlsDown", "UrlsDegraded") if name in metrics}
     print("  EMF metrics: " + ", ".join(f"{k}={sum(v) if isinstance(v, list) else v:g}" for k, v in shown.items()))
-    print(f"  stored: {response['monitor']['stored'].get('run')}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=2, help="scheduled runs; the site changes before the last one")
     parser.add_argument("--screenshot", type=Path, help="also write a PNG of the status page (needs chromium)")
     args = parser.parse_args()
 
-    site = Site()
-    with moto_server() as aws, app_in_thread(site.app()) as base:
+    site, receiver = Site(), Receiver()
+    with moto_server() as aws, app_in_thread(site.app()) as base, app_in_thread(receiver.app()) as hooks:
         endpoint = aws.endpoint
-        urls = [f"{base}/", f"{base}/health", f"{base}/pricing", f"{base}/blog", f"{base}/old"]
         s3 = aws.client("s3")
         s3.create_bucket(Bucket=BUCKET)
+        monitors = MONITORS.format(base=base, hook=f"{hooks}/hook")
+        s3.put_object(Bucket=BUCKET, Key="targets/monitors.yaml", Body=monitors.encode())
+        aws.client("ssm").put_parameter(Name="/fanfetch/hook-secret", Value=SECRET, Type="SecureString")
         topic, queue = aws.alert_topic("fanfetch-demo-alerts")
         os.environ.update(
             AWS_ENDPOINT_URL=endpoint,
             AWS_ACCESS_KEY_ID=FAKE_CREDENTIALS["aws_access_key_id"],
             AWS_SECRET_ACCESS_KEY=FAKE_CREDENTIALS["aws_secret_access_key"],
             AWS_DEFAULT_REGION=FAKE_CREDENTIALS["region_name"],
-            POWERTOOLS_LOG_LEVEL="ERROR",
+            POWERTOOLS_LOG_LEVEL="CRITICAL",
             ALLOWED_NETWORKS="127.0.0.0/8",
             ALLOWED_PORTS="1-65535",
             RESULTS_BUCKET=BUCKET,
-            MONITOR_URLS=",".join(urls),
+            TARGETS_S3_URI=f"s3://{BUCKET}/targets/monitors.yaml",
             ALERT_TOPIC_ARN=topic,
         )
 
         sys.path.insert(0, str(ROOT / "functions"))
+        from fanfetch import service
         from fanfetch.handler import lambda_handler
 
         event = json.loads((ROOT / "events" / "schedule.json").read_text())
-        print(f"Monitoring {len(urls)} URLs on {base}; S3 and SNS are moto at {endpoint}")
-        for number in range(1, args.runs + 1):
-            if number == args.runs and args.runs > 1:
-                site.broken = True
-                print("\n(the site changes: /health answers 503, /pricing grows)")
+        print(f"Monitors file: s3://{BUCKET}/targets/monitors.yaml (3 targets on {base})")
+        print(f"Webhook receiver: {hooks}/hook; S3, SNS and SSM are moto at {endpoint}")
+        print("Each run is ten minutes after the last (the demo's clock).")
+        for number in range(1, 8):
+            at = START + (number - 1) * STEP
+            site.sold_out = 2 <= number <= 6
+            if number == 2:
+                print("\n(the shop's home page loses its 'Add to cart' button)")
+            if number == 7:
+                print("\n(the button is back)")
+
+            clock = demo_clock(at)
+
             captured = io.StringIO()
-            with contextlib.redirect_stdout(captured):
+            posts_before = len(receiver.posts)
+            with contextlib.redirect_stdout(captured), mock.patch.object(service, "datetime", clock):
                 response = lambda_handler(event, Context(f"demo-run-{number}"))
             emf = [json.loads(line) for line in captured.getvalue().splitlines() if '"_aws"' in line]
-            _print_run(number, response, emf)
+            _print_run(number, at, response, emf)
             alerts = aws.take_alerts(queue)
             for subject, message in alerts:
                 print(f"  SNS alert: {subject}")
                 print("    " + message.strip().replace("\n", "\n    "))
             if not alerts:
                 print("  SNS alert: none")
+            for signed, post in receiver.posts[posts_before:]:
+                events = ", ".join(f"{e['name']} {e['event']}" for e in post["events"])
+                print(f"  webhook POST: signature {'verified' if signed else 'WRONG'}; events: {events}")
 
-        print(f"\nIn s3://{BUCKET}/: " + ", ".join(aws.keys(BUCKET)))
+        keys = aws.keys(BUCKET)
+        print(f"\nIn s3://{BUCKET}/: " + ", ".join(key for key in keys if not key.startswith("runs/")) + ", runs/...")
         OUT.mkdir(exist_ok=True)
         page = OUT / "status.html"
         for key in ("status.html", "status.json", "latest.json"):

@@ -1,5 +1,5 @@
 """`fanfetch fetch URL... | --file F`, `fanfetch job submit F --wait | job status ID | job results ID`,
-`fanfetch monitor status | monitor history NAME`."""
+`fanfetch monitor status | history NAME | validate F | push F` (`monitors` is the same command)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from fanfetch_client import monitor
+from fanfetch_client import monitor, monitors
 from fanfetch_client.api import Client, FanfetchError, Refused, Stack, api_base, find_stack, read_url_list
 from fanfetch_client.output import FORMATS, csv_lines, default_format, show_results, summary_line
 
@@ -141,7 +141,11 @@ def _parser() -> argparse.ArgumentParser:
     results.add_argument("job_id")
     results.add_argument("-o", "--out", type=Path, help="write to this file (default: standard output)")
     results.add_argument("--format", choices=("jsonl", "csv"), help="jsonl (default), or csv (the default for *.csv)")
-    monitor = commands.add_parser("monitor", help="the scheduled monitor's published status and history (S3)")
+    monitor = commands.add_parser(
+        "monitor",
+        aliases=["monitors"],
+        help="the monitor: its published status and history (S3), and the monitors file (validate, push)",
+    )
     monitor_commands = monitor.add_subparsers(dest="monitor_command", required=True)
     monitor_status = monitor_commands.add_parser("status", help="every target's state and uptime (status.json)")
     monitor_status.add_argument("--json", action="store_true", help="print status.json as it is")
@@ -149,6 +153,13 @@ def _parser() -> argparse.ArgumentParser:
     history.add_argument("name", help="the target's name (its URL for a plain URL list)")
     history.add_argument("--days", type=int, default=30, help="days back from today, 1-90 (default 30)")
     history.add_argument("--csv", action="store_true", help="CSV instead of a table")
+    check = monitor_commands.add_parser("validate", help="check a monitors file against its schema, offline")
+    check.add_argument("file", type=Path)
+    upload = monitor_commands.add_parser("push", help="validate a monitors file, then upload it to the targets key")
+    upload.add_argument("file", type=Path)
+    upload.add_argument(
+        "--key", default=monitors.DEFAULT_KEY, help=f"key in the results bucket (default: {monitors.DEFAULT_KEY})"
+    )
     return parser
 
 
@@ -303,6 +314,27 @@ def _results(args: argparse.Namespace, write: Callable[[str], None]) -> int:
     return ALL_OK
 
 
+def _monitors(args: argparse.Namespace, console: Console) -> int:
+    found = monitors.problems(args.file)
+    for problem in found:
+        console.print(f"{args.file}: {problem}", markup=False, highlight=False)
+    if found:
+        if args.monitor_command == "push":
+            console.print(f"{len(found)} problem(s); nothing was uploaded")
+        return SOME_FAILED
+    if args.monitor_command == "validate":
+        console.print(f"{args.file}: valid", markup=False, highlight=False)
+        return ALL_OK
+    if not args.key.startswith("targets/"):
+        raise Usage(f"--key must be under targets/, where the function may read: {args.key!r}")
+    bucket = args.bucket or find_stack(args.stack, args.region).bucket
+    if not bucket:
+        raise FanfetchError(f"stack {args.stack!r} has no ResultsBucketName output: give --bucket")
+    uri = monitors.push(args.file, bucket, args.key, args.region)
+    console.print(f"{args.file}: valid, uploaded to {uri} (the next scheduled run reads it)", markup=False)
+    return ALL_OK
+
+
 def _monitor(args: argparse.Namespace, console: Console, write: Callable[[str], None]) -> int:
     """status.json and the day rollups, read from the stack's results bucket (or --bucket)."""
     if args.monitor_command == "history" and not 1 <= args.days <= 90:
@@ -337,10 +369,12 @@ def _monitor(args: argparse.Namespace, console: Console, write: Callable[[str], 
 
 def run(args: argparse.Namespace, console: Console, write: Callable[[str], None]) -> int:
     # Local mistakes (a missing file, no URLs, a bad flag) are reported before any call to AWS or the API.
+    if args.command in ("monitor", "monitors"):
+        if args.monitor_command in ("validate", "push"):
+            return _monitors(args, console)
+        return _monitor(args, console, write)
     if args.command == "fetch":
         return _fetch(args, console, write)
-    if args.command == "monitor":
-        return _monitor(args, console, write)
     if args.job_command == "submit":
         return _submit(args, console)
     if args.job_command == "results":

@@ -6,7 +6,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from fanfetch import service
-from fanfetch.errors import InvalidRequest, Refusal, proxy_response
+from fanfetch.errors import InvalidRequest, Refusal, TargetsUnavailable, proxy_response
 from fanfetch.observability import logger
 from fanfetch.settings import get_settings
 from fanfetch.sources import API_SOURCES, Source, detect
@@ -33,6 +33,9 @@ def lambda_handler(event: Any, context: LambdaContext) -> dict[str, Any]:
         return service.run(request, context, started, settings, scheduled=source is Source.SCHEDULE)
     except Refusal as refusal:
         logger.warning("refused", extra={"reason": refusal.message, "source": source and source.value})
+        if source is Source.SCHEDULE and isinstance(refusal, TargetsUnavailable):
+            # Nothing to monitor: the invocation fails, so Lambda retries it, dead-letters it and alarms.
+            raise
         if source is Source.DIRECT and event.get("step_functions") is True:
             # A job chunk: Lambda reports the class name as errorType, which a Distributed Map counts and can Catch.
             raise InvalidRequest(refusal.message, refusal.details) from refusal

@@ -16,6 +16,7 @@ from pydantic import (
     computed_field,
     field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from fanfetch import __version__
 
@@ -191,6 +192,16 @@ class TlsInfo:
     issuer: str | None = None
 
 
+@dataclass(slots=True)
+class BodySample:
+    """The start of a decoded body and every response header, kept for a caller that asked to inspect them."""
+
+    limit: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+    complete: bool = False  # the whole body fitted in `limit`
+
+
 # Results are plain dataclasses: the engine builds thousands per second and pydantic still
 # derives their JSON schema and serializes them (see `dump_response`).
 @dataclass(slots=True)
@@ -211,6 +222,8 @@ class UrlResult:
     tls: TlsInfo | None = None
     headers: dict[str, str] = field(default_factory=dict)
     error: FetchError | None = None
+    # Only with `inspect_bytes`; never part of a response.
+    sample: Annotated[BodySample | None, Field(exclude=True), SkipJsonSchema()] = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -23,14 +23,22 @@ DIMENSION_VALUE_LIMIT = 1024
 
 
 def emit_run_metrics(
-    response: FetchResponse, function_name: str, verdicts: Sequence[Verdict] | None, per_url: bool
+    response: FetchResponse,
+    function_name: str,
+    verdicts: Sequence[Verdict] | None,
+    per_url: bool,
+    maintenance: Sequence[bool] | None = None,
+    counts: tuple[int, int] | None = None,
 ) -> None:
-    """One EMF document for the run, flushed now: a run's metrics never wait for, or depend on, its sinks.
+    """One EMF document for the run, flushed now: a monitor run emits it once its sinks are done or given up on
+    (they are bounded by the run's deadline), so that UrlsDown counts the debounced states.
 
     `verdicts` are a monitor run's, one per result, as the judge gave them; None for other runs.
     UrlsDown and MinTlsDaysLeft only come from monitor runs, so that the UrlsDown alarm (missing data is
-    breaching) notices a schedule that stopped, whatever direct callers do. Per-URL metrics carry a `url`
-    dimension: one metric each.
+    breaching) notices a schedule that stopped, whatever direct callers do. Targets in a maintenance window
+    (`maintenance`, one flag per verdict) count in neither UrlsDown nor UrlsDegraded. Per-URL metrics carry a
+    `url` dimension: one metric each. `counts` (down, degraded) are the debounced states when the run was
+    compared with latest.json; without them this run's verdicts are counted.
     """
     results = response.results
     metrics.clear_default_dimensions()
@@ -45,7 +53,14 @@ def emit_run_metrics(
     metrics.add_metric(name="UrlsFailed", unit=MetricUnit.Count, value=sum(not r.ok for r in results))
     metrics.add_metric(name="BytesFetched", unit=MetricUnit.Bytes, value=response.summary.bytes)
     if verdicts is not None:
-        metrics.add_metric(name="UrlsDown", unit=MetricUnit.Count, value=sum(v.health == "down" for v in verdicts))
+        held = maintenance if maintenance is not None else [False] * len(verdicts)
+        counted = [v for v, in_window in zip(verdicts, held, strict=True) if not in_window]
+        down, degraded = counts or (
+            sum(v.health == "down" for v in counted),
+            sum(v.health == "degraded" for v in counted),
+        )
+        metrics.add_metric(name="UrlsDown", unit=MetricUnit.Count, value=down)
+        metrics.add_metric(name="UrlsDegraded", unit=MetricUnit.Count, value=degraded)
         days = [v.seen.tls_days_left for v in verdicts if v.seen.tls_days_left is not None]
         # Like UrlsDown, only monitored certificates: a caller's one-off fetch must not raise the alarm.
         if days:
@@ -62,7 +77,7 @@ def _emit_url_metrics(verdict: Verdict, function_name: str) -> None:
     if function_name:
         url_metrics.add_dimension(name="function", value=function_name)
     seen = verdict.seen
-    url_metrics.add_dimension(name="url", value=seen.url[:DIMENSION_VALUE_LIMIT])
+    url_metrics.add_dimension(name="url", value=seen.label[:DIMENSION_VALUE_LIMIT])
     url_metrics.add_metric(name="UrlUp", unit=MetricUnit.Count, value=1 if verdict.health == "up" else 0)
     url_metrics.add_metric(name="FetchLatency", unit=MetricUnit.Milliseconds, value=seen.elapsed_ms)
     if seen.bytes is not None:

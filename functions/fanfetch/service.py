@@ -14,7 +14,7 @@ from fanfetch.engine import fetch_all
 from fanfetch.engine.capture import clip
 from fanfetch.errors import ConfigurationError
 from fanfetch.guard import Guard
-from fanfetch.models import FetchRequest, FetchResponse, JobChunk, Timings
+from fanfetch.models import FetchRequest, FetchResponse, FetchSummary, JobChunk, Timings, UrlResult
 from fanfetch.monitoring import targets
 from fanfetch.monitoring.runner import record_run, sink_reserve_seconds
 from fanfetch.observability import logger
@@ -50,15 +50,15 @@ def fetch_budget(
     return max(0.0, min(limits))
 
 
-def request_for(event: Mapping[str, Any], source: Source, settings: Settings) -> FetchRequest:
-    """The request of a non-API event; a raw schedule takes its targets from TARGETS_S3_URI when that is set."""
+def request_for(event: Mapping[str, Any], source: Source, settings: Settings) -> FetchRequest | targets.Plan:
+    """The request of a non-API event; a raw schedule takes its plan from TARGETS_S3_URI when that is set."""
     if source is Source.SCHEDULE and settings.TARGETS_S3_URI:
-        return targets.load_request(settings)
+        return targets.load_plan(settings)
     return to_request(event, source, settings)
 
 
 def run(
-    request: FetchRequest,
+    asked: FetchRequest | targets.Plan,
     context: LambdaContext,
     started: float,
     settings: Settings,
@@ -67,6 +67,9 @@ def run(
 ) -> dict[str, Any]:
     """The response to one request, as the invocation's entry point (handler or API route) returns it: fetched,
     recorded (metrics; for monitor runs the stored run, latest.json, status page and alert), fitted to 6 MB."""
+    plan = asked if isinstance(asked, targets.Plan) else None
+    request = plan.request if plan is not None else asked
+    assert isinstance(request, FetchRequest)
     if request.job is not None and not settings.RESULTS_BUCKET:
         # Refused before fetching: the results would have nowhere to go.
         raise ConfigurationError("a job chunk needs RESULTS_BUCKET to write its results to")
@@ -76,9 +79,11 @@ def run(
     # case (every call timing out), and a short `deadline` must still leave time to fetch.
     reserve = PART_WRITE_SECONDS if request.job is not None else sink_reserve_seconds(request, settings, scheduled)
     budget = max(whole - reserve, whole / 2)
-    response = run_fetch(request, settings, budget)
+    response = run_fetch(request, settings, budget) if plan is None else run_plan(plan, settings, budget)
     # The wall clock is read here, once; everything below takes it as a parameter.
-    payload = record_run(request, response, settings, context.aws_request_id, scheduled, datetime.now(UTC), sinks_until)
+    payload = record_run(
+        request, response, settings, context.aws_request_id, scheduled, datetime.now(UTC), sinks_until, plan
+    )
     if request.job is not None:
         return keep_part(request.job, payload, settings, sinks_until)
     return fit(payload, STATE_LIMIT_BYTES if request.step_functions else RESPONSE_LIMIT_BYTES, nested=behind_api)
@@ -101,12 +106,63 @@ def keep_part(job: JobChunk, payload: dict[str, Any], settings: Settings, until:
     }
 
 
+async def fetch_monitors(plan: targets.Plan, guard: Guard, budget: float) -> FetchResponse:
+    """A plan's targets, one engine call per set of fetch options, all at once; results in the targets' order.
+    Targets with body or header expectations get a bounded sample of what they answered."""
+    groups: dict[str, list[int]] = {}
+    monitors = plan.config.monitors
+    for index, monitor in enumerate(monitors):
+        groups.setdefault(monitor.options.model_dump_json(), []).append(index)
+    started = asyncio.get_running_loop().time()
+    responses = await asyncio.gather(
+        *(
+            fetch_all(
+                [monitors[i].url for i in indices],
+                monitors[indices[0]].options,
+                guard=guard,
+                budget=budget,
+                inspect_bytes=[monitors[i].inspect_bytes for i in indices],
+            )
+            for indices in groups.values()
+        )
+    )
+    results: list[UrlResult] = [UrlResult(url="")] * len(monitors)
+    for indices, response in zip(groups.values(), responses, strict=True):
+        for index, result in zip(indices, response.results, strict=True):
+            results[index] = result
+    ok = sum(result.ok for result in results)
+    return FetchResponse(
+        results=results,
+        summary=FetchSummary(
+            total=len(results),
+            ok=ok,
+            failed=len(results) - ok,
+            bytes=sum(result.bytes or 0 for result in results),
+            elapsed_ms=round((asyncio.get_running_loop().time() - started) * 1000, 3),
+            deadline_hit=any(response.summary.deadline_hit for response in responses),
+        ),
+    )
+
+
+def run_plan(plan: targets.Plan, settings: Settings, budget: float) -> FetchResponse:
+    """A monitor plan's targets fetched within `budget` seconds, in the targets' order."""
+    guard = Guard(settings.ALLOWED_NETWORKS, settings.ALLOWED_PORTS)
+    response = asyncio.run(fetch_monitors(plan, guard, budget))
+    _log_fetched(response, budget)
+    return response
+
+
 def run_fetch(request: FetchRequest, settings: Settings, budget: float) -> FetchResponse:
     """Fetch within `budget` seconds; the results as the engine returns them."""
     guard = Guard(settings.ALLOWED_NETWORKS, settings.ALLOWED_PORTS)
     # A new event loop, session and connector per invocation: a session kept across
     # asyncio.run calls breaks on warm starts ("Event loop is closed").
     response = asyncio.run(fetch_all(request.urls, request.options, guard=guard, budget=budget))
+    _log_fetched(response, budget)
+    return response
+
+
+def _log_fetched(response: FetchResponse, budget: float) -> None:
     summary = response.summary
     logger.info(
         "fetched",
@@ -120,7 +176,6 @@ def run_fetch(request: FetchRequest, settings: Settings, budget: float) -> Fetch
             "budget_s": round(budget, 3),
         },
     )
-    return response
 
 
 def fit(payload: dict[str, Any], limit: int, nested: bool = False) -> dict[str, Any]:

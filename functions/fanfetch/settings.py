@@ -70,6 +70,8 @@ class Settings(BaseModel):
     URL_METRICS: bool = False
     # Seconds each sink call may take (connect, then read); a slow sink must not use up the deadline.
     SINK_TIMEOUT_SECONDS: Annotated[float, Field(gt=0, le=60)] = 3.0
+    # Where the monitors file's channel secrets and webhook URLs live in SSM; the role may read only this path.
+    SSM_PREFIX: Annotated[str, Field(pattern=r"^/([A-Za-z0-9_.-]+/)+$")] = "/fanfetch/"
     AWS_LAMBDA_FUNCTION_NAME: str = ""
 
     # Jobs: lists beyond one invocation, fanned out by a Step Functions Distributed Map (jobs.py).

@@ -204,6 +204,13 @@ def publish(topic_arn: str, subject: str, message: str, timeout: float, attempts
     return str(response["MessageId"])
 
 
+def read_parameter(name: str, timeout: float, attempts: int = MAX_ATTEMPTS) -> str:
+    """An SSM parameter's value, SecureStrings decrypted; NoSuchObject when there is none."""
+    with aws_call(f"SSM parameter {name}", absent=frozenset({"ParameterNotFound"})):
+        response = _client("ssm", timeout, attempts).get_parameter(Name=name, WithDecryption=True)
+    return str(response["Parameter"]["Value"])
+
+
 # Jobs: a job's chunks, its source list, its execution and its merged results.
 
 # Per call; a job's API route has 29 s in all, its aggregation step 15 minutes.

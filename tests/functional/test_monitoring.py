@@ -290,12 +290,16 @@ def test_targets_are_read_from_s3_and_a_direct_run_stores_only_when_asked(
     assert set(json.loads(aws.read("latest.json"))["urls"]) == {server.url("/a"), server.url("/b")}
 
 
-def test_unreadable_targets_are_refused_with_the_reason(monitor_env: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreadable_targets_fail_the_scheduled_invocation_with_the_reason(
+    monitor_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Raised, not returned: an asynchronous invocation that returns counts as a success, with no retry or alarm.
+    from fanfetch.errors import TargetsUnavailable
+
     monkeypatch.setenv("TARGETS_S3_URI", f"s3://{BUCKET}/targets/missing.txt")
     get_settings.cache_clear()
-    response = scheduled_run("run-no-targets")
-    assert response["error"]["type"] == "targets_unavailable"
-    assert "targets/missing.txt" in response["error"]["message"]
+    with pytest.raises(TargetsUnavailable, match=r"targets/missing\.txt"):
+        scheduled_run("run-no-targets")
 
 
 HOSTILE_PATH = "/a?q=<script>document.body.dataset.owned='yes'</script>"

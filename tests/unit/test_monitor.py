@@ -141,7 +141,14 @@ def test_annotate_adds_change_and_state_per_result_and_counts_to_the_summary() -
     assert (a["change"], a["state"], b["change"], b["state"]) == ("changed", "down", "changed", "up")
     assert b["changes"] == {"bytes": 20}
     assert b["state_seconds"] == 60
-    assert payload["summary"] | {"total": 2} == {"total": 2, "went_down": 1, "recovered": 0, "changed": 2}
+    assert payload["summary"] | {"total": 2} == {
+        "total": 2,
+        "went_down": 1,
+        "recovered": 0,
+        "changed": 2,
+        "down": 1,
+        "degraded": 0,
+    }
 
 
 def test_alert_message_lists_down_recovered_and_expiring_certificates() -> None:

@@ -11,7 +11,7 @@ from samtranslator.yaml_helper import yaml_parse
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE: dict[str, Any] = yaml_parse((ROOT / "template.yaml").read_text())
 RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
-METRICS = ("UrlsFetched", "UrlsFailed", "UrlsDown", "BytesFetched", "FetchLatency", "MinTlsDaysLeft")
+METRICS = ("UrlsFetched", "UrlsFailed", "UrlsDown", "UrlsDegraded", "BytesFetched", "FetchLatency", "MinTlsDaysLeft")
 
 
 def _of_type(kind: str) -> dict[str, Any]:
@@ -51,13 +51,19 @@ def test_results_bucket_policy_refuses_requests_without_tls() -> None:
 def test_role_gets_only_object_reads_and_writes_on_its_prefixes_and_publish_on_its_topic() -> None:
     statements = _sink_statements()
     granted = {action: s["Resource"] for s in statements for action in _actions(s)}
-    assert set(granted) == {"s3:GetObject", "s3:PutObject", "s3:ListBucket", "sns:Publish"}
+    assert set(granted) == {"s3:GetObject", "s3:PutObject", "s3:ListBucket", "sns:Publish", "ssm:GetParameter"}
     assert all(s["Effect"] == "Allow" for s in statements)
     put_keys = {r["Fn::Sub"].removeprefix("${ResultsBucket.Arn}/") for r in granted["s3:PutObject"]}
     published = {"history/*", "incidents.json", "status.json"}
-    assert put_keys == {"latest.json", "status.html", "runs/*", "badges/*", *published}
+    assert put_keys == {"latest.json", "status.html", "runs/*", "badges/*", "config/last-good.json", *published}
     get_keys = {r["Fn::Sub"].removeprefix("${ResultsBucket.Arn}/") for r in granted["s3:GetObject"]}
-    assert get_keys == {"latest.json", "targets/*", *published}
+    assert get_keys == {"latest.json", "targets/*", "config/last-good.json", *published}
+    # Channel secrets: only the parameters under the SsmPrefix path
+    assert granted["ssm:GetParameter"] == {
+        "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SsmPrefix}*"
+    }
+    assert TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["SSM_PREFIX"] == {"Ref": "SsmPrefix"}
+    assert TEMPLATE["Parameters"]["SsmPrefix"]["Default"] == "/fanfetch/"
     assert granted["s3:ListBucket"] == {"Fn::GetAtt": ["ResultsBucket", "Arn"]}
     assert granted["sns:Publish"] == {"Ref": "AlertTopic"}
     assert '"*"' not in json.dumps([s["Resource"] for s in statements])  # no bare wildcard
@@ -89,6 +95,15 @@ def test_urls_down_alarm_treats_missing_data_as_breaching() -> None:
     assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
     # The dimensions the function's EMF documents carry (observability.py)
     assert {d["Name"] for d in alarm["Dimensions"]} == {"service", "function"}
+
+
+def test_urls_degraded_alarm_fires_on_one_degraded_target_and_leaves_a_silent_monitor_to_urls_down() -> None:
+    alarm = RESOURCES["UrlsDegradedAlarm"]["Properties"]
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("fanfetch", "UrlsDegraded")
+    assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert {d["Name"] for d in alarm["Dimensions"]} == {"service", "function"}
+    assert RESOURCES["UrlsDegradedAlarm"]["Condition"] == "MonitorEnabled"
 
 
 def test_tls_alarm_fires_below_the_warning_threshold() -> None:

@@ -236,7 +236,7 @@ def test_metrics_state_page_and_alert_all_show_the_judges_verdict(
     import boto3
     from fanfetch.monitoring import judge
 
-    monkeypatch.setattr(judge, "health", lambda seen: "down")
+    monkeypatch.setattr(judge, "judge", lambda seen, expect=None: judge.Verdict(seen, "down", "judged down"))
     topic = boto3.client("sns").create_topic(Name="alerts")["TopicArn"]
     settings = Settings(RESULTS_BUCKET=BUCKET, ALERT_TOPIC_ARN=topic, URL_METRICS=True)
 
@@ -256,3 +256,28 @@ def test_metrics_state_page_and_alert_all_show_the_judges_verdict(
     assert 'data-state="down"' in page and 'data-state="up"' not in page
     assert response["monitor"]["alert"]["went_down"] == ["https://a.test/"]
     assert response["monitor"]["alert"]["message_id"]
+
+
+def test_pending_alerts_are_bounded_and_dropped_for_channels_no_longer_configured(aws: Any) -> None:
+    from fanfetch.monitoring.config import MonitorConfig, SnsChannel
+    from fanfetch.monitoring.state import LatestDocument, PendingDelivery, RunInfo
+    from fanfetch.monitoring.targets import Plan
+    from fanfetch.monitoring.transitions import RunComparison
+
+    # Given 60 pending alerts for a channel that is gone and one for the topic, with no topic configured
+    latest = LatestDocument(
+        pending=[PendingDelivery(channel="gone", subject="s", text="t")] * 60
+        + [PendingDelivery(channel="ops", subject="s", text="t")] * 60
+    )
+    plan = Plan(MonitorConfig((), {"ops": SnsChannel(type="sns")}, ()), request("https://a.test/"))
+    comparison = RunComparison(verdicts=[], latest=latest)
+    errors: list[str] = []
+    clock = store.CallClock(2.0, None)
+
+    # When the run delivers
+    _, pending = runner._announce(comparison, plan, RunInfo(), "s3://b/k", Settings(), clock, errors, "now")
+
+    # Then the gone channel's are dropped, and at most MAX_PENDING of the rest are kept, the run saying so
+    assert len(pending) == runner.MAX_PENDING and {p.channel for p in pending} == {"ops"}
+    assert errors.count("pending alert dropped: channel gone is no longer in the monitors file") == 60
+    assert f"10 pending alert(s) dropped, oldest first (at most {runner.MAX_PENDING})" in errors

@@ -54,14 +54,14 @@ def test_read_text_drops_a_byte_order_mark(aws: object) -> None:
 def test_targets_that_break_the_request_model_are_refused_naming_the_file(
     aws: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from fanfetch.errors import InvalidRequest
+    from fanfetch.monitoring.targets import MonitorsInvalid
     from fanfetch.service import request_for
     from fanfetch.settings import Settings
     from fanfetch.sources import Source
 
     uri = f"s3://{BUCKET}/targets/empty.txt"
     store.write_object(BUCKET, "targets/empty.txt", b"# nothing yet\n", "text/plain", 2.0)
-    with pytest.raises(InvalidRequest, match=rf"^TARGETS_S3_URI {uri}: urls: List should have at least 1 item"):
+    with pytest.raises(MonitorsInvalid, match=rf"^TARGETS_S3_URI {uri}: urls: List should have at least 1 item"):
         request_for({}, Source.SCHEDULE, Settings(TARGETS_S3_URI=uri))
 
 
@@ -80,12 +80,13 @@ def test_publish_returns_the_message_id_and_a_refusal_names_the_topic(aws: objec
         store.publish(missing, "subject", "text", 2.0)
 
 
-# Every public call of store.py, against a bucket, topic or state machine that does not exist.
+# Every public call of store.py, against a bucket, topic, parameter or state machine that does not exist.
 CALLS = {
     "read_object": lambda: store.read_object("no-such-bucket", "k", 2.0),
     "write_object": lambda: store.write_object("no-such-bucket", "k", b"x", "text/plain", 2.0),
     "read_text": lambda: store.read_text("s3://no-such-bucket/k", 2.0),
     "publish": lambda: store.publish("arn:aws:sns:us-east-1:123456789012:gone", "s", "t", 2.0),
+    "read_parameter": lambda: store.read_parameter("/fanfetch/gone", 2.0),
     "put_bytes": lambda: store.put_bytes("no-such-bucket", "k", b"x"),
     "iter_object": lambda: list(store.iter_object("no-such-bucket", "k")),
     "download": lambda: store.download("no-such-bucket", "k", "/dev/null"),

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from fanfetch import store
-from fanfetch.errors import InvalidRequest, SchemaMismatch, TargetsUnavailable
-from fanfetch.monitoring.targets import load_request
+from fanfetch.errors import TargetsUnavailable
+from fanfetch.monitoring.targets import MonitorsInvalid, load_request
 from fanfetch.settings import Settings
 
 from tests.unit.conftest import BUCKET
@@ -30,23 +30,25 @@ def test_a_json_request_keeps_its_options(aws: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "error", "reason"),
+    ("body", "reason"),
     [
-        (b'{"urls": [', InvalidRequest, "targets: not valid JSON"),
-        (b"name,link\nA,https://a.test/\n", InvalidRequest, "targets: reads as CSV with columns name, link"),
-        (b'{"urls": ["https://a.test/"], "options": {"hash": "yes"}}', SchemaMismatch, "options.hash"),
-        (b"# nothing yet\n", SchemaMismatch, "urls: List should have at least 1 item"),
+        (b'{"urls": [', "line 1, column 11: not valid JSON"),
+        (b"name,link\nA,https://a.test/\n", "targets: reads as CSV with columns name, link"),
+        (b'{"urls": ["https://a.test/"], "options": {"hash": "yes"}}', "options.hash"),
+        (b"# nothing yet\n", "urls: List should have at least 1 item"),
+        (b"https://a.test/\nshop.example.com/\n", "targets[1] (shop.example.com/).url: 'shop.example.com/' is not"),
+        (b"https://a.test/\nhttps://a.test/\n", "targets[1] (https://a.test/): name: used by another target"),
     ],
 )
-def test_a_file_that_is_not_a_request_is_refused_naming_it_once(
-    aws: Any, body: bytes, error: type[InvalidRequest], reason: str
-) -> None:
+def test_a_bad_file_without_a_last_good_one_fails_the_run_naming_it_once(aws: Any, body: bytes, reason: str) -> None:
+    # A ConfigurationError is not a refusal: it leaves the handler, so Lambda retries, dead-letters and alarms.
     put(body)
-    with pytest.raises(error) as refused:
+    with pytest.raises(MonitorsInvalid) as refused:
         load_request(Settings(TARGETS_S3_URI=URI))
-    assert type(refused.value) is error
-    assert refused.value.message.startswith(f"TARGETS_S3_URI {URI}: {reason}")
-    assert refused.value.message.count("TARGETS_S3_URI") == 1
+    message = str(refused.value)
+    assert message.startswith(f"TARGETS_S3_URI {URI}: {reason}")
+    assert message.count("TARGETS_S3_URI") == 1
+    assert message.endswith("(and no last good configuration to use)")
 
 
 def test_a_file_that_cannot_be_read_is_targets_unavailable(aws: Any) -> None:

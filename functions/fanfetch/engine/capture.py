@@ -33,6 +33,13 @@ def record_response(response: ClientResponse, result: UrlResult, ok_status: Sequ
     length = headers.get("Content-Length")
     result.content_length = int(length) if length and length.isascii() and length.isdigit() else None
     result.headers = {name: clip(headers[name]) for name in RESULT_HEADERS if name in headers}
+    if result.sample is not None:
+        # Every header, for the caller that asked to inspect this response; a repeated header joined as RFC 9110 allows.
+        sample_headers: dict[str, str] = {}
+        for name, value in headers.items():
+            key = name.lower()
+            sample_headers[key] = f"{sample_headers[key]}, {clip(value)}" if key in sample_headers else clip(value)
+        result.sample.headers = sample_headers
     low, high = ok_status
     if not low <= status <= high:
         result.error = FetchError("http", f"status {status} is outside {low}-{high}")

@@ -62,6 +62,7 @@ async def read_body(response: ClientResponse, result: UrlResult, max_bytes: int 
         decoder, decodable = None, False  # a coding not asked for: only wire bytes are known
     wire = size = 0
     truncated = False
+    sample = result.sample
     content = response.content
     while not truncated:
         chunk = await content.readany()
@@ -80,6 +81,8 @@ async def read_body(response: ClientResponse, result: UrlResult, max_bytes: int 
             size += len(piece)
             if digest is not None:
                 digest.update(piece)
+            if sample is not None and len(sample.body) < sample.limit:
+                sample.body += piece[: sample.limit - len(sample.body)]
             if truncated:
                 break
     if truncated:
@@ -89,6 +92,8 @@ async def read_body(response: ClientResponse, result: UrlResult, max_bytes: int 
     result.truncated = truncated
     if digest is not None:
         result.sha256 = digest.hexdigest()
+    if sample is not None:
+        sample.complete = decodable and not truncated and size <= sample.limit
     if decoder is not None and wire and not truncated and not decoder.complete:
         # The body ended inside its gzip/deflate stream: what was decoded is not the page.
         raise zlib.error(f"the {decoder.encoding} body ended before its compressed stream did")

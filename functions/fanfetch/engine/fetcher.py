@@ -20,7 +20,7 @@ from fanfetch.engine.tls import make_ssl_context
 from fanfetch.engine.urls import parse_target, with_hint
 from fanfetch.errors import DestinationBlocked, InvalidTarget
 from fanfetch.guard import Guard, GuardedResolver
-from fanfetch.models import FetchError, FetchOptions, FetchResponse, FetchSummary, UrlResult
+from fanfetch.models import BodySample, FetchError, FetchOptions, FetchResponse, FetchSummary, UrlResult
 
 # What fanfetch asks for is what it decodes (see decoding.py).
 ACCEPT_ENCODING = "gzip, deflate"
@@ -36,8 +36,9 @@ class Fetcher:
         self.loop = asyncio.get_running_loop()
         self.attempts = Attempts(session, options, guard, deadline)
 
-    async def fetch(self, raw_url: str) -> UrlResult:
-        """One URL's result. Its attempts, and the waits between them, share its `timeout`."""
+    async def fetch(self, raw_url: str, inspect_bytes: int = 0) -> UrlResult:
+        """One URL's result. Its attempts, and the waits between them, share its `timeout`. With `inspect_bytes`,
+        the result keeps that much of the decoded body and every response header as its `sample`."""
         started = self.loop.time()
         try:
             url = parse_target(raw_url)
@@ -52,6 +53,8 @@ class Fetcher:
         while True:
             attempts += 1
             result = UrlResult(url=raw_url, attempts=attempts)  # each attempt reports afresh
+            if inspect_bytes > 0:
+                result.sample = BodySample(inspect_bytes)
             spent += await self.attempts.run(url, result, timeout - spent)
             wait = retry_wait(result, self.options, timeout - spent, self.deadline - self.loop.time())
             if wait is None:
@@ -90,12 +93,14 @@ async def fetch_all(
     budget: float | None = None,
     ssl_context: ssl.SSLContext | None = None,
     resolver: AbstractResolver | None = None,
+    inspect_bytes: Sequence[int] | None = None,
 ) -> FetchResponse:
     """Fetch every URL; results come back in input order, one per URL, whatever fails.
 
     `budget` is the seconds this call may take: no request starts after it runs out, in-flight
     ones are cut, and everything unfinished is reported as `deadline`. `resolver` answers DNS
-    (the system's by default); the guard vets every address it returns.
+    (the system's by default); the guard vets every address it returns. `inspect_bytes`, one per URL, keeps
+    that many decoded bytes of each body (0: none) for the caller to inspect; other bodies stream as always.
     """
     options = options or FetchOptions()
     guard = guard or Guard()
@@ -129,7 +134,8 @@ async def fetch_all(
                     if loop.time() >= deadline:
                         return
                     try:
-                        results[index] = await fetcher.fetch(urls[index])
+                        inspect = inspect_bytes[index] if inspect_bytes is not None else 0
+                        results[index] = await fetcher.fetch(urls[index], inspect)
                     except Exception:  # noqa: BLE001 - a bug outside an attempt still costs only this URL
                         results[index] = UrlResult(url=urls[index], error=internal_error(urls[index]))
 

@@ -118,7 +118,7 @@ def publish(
     written: dict[str, str] = {}
     run_id = run.key or run.request_id or now.isoformat()
     checks = [
-        rollups.Check(v.seen.url, v.health, v.seen.answer_ms if v.seen.answer_ms is not None else v.seen.elapsed_ms)
+        rollups.Check(v.seen.label, v.health, v.seen.answer_ms if v.seen.answer_ms is not None else v.seen.elapsed_ms)
         for v in verdicts
     ]
     day_key = rollups.rollup_key(now.date())
@@ -131,7 +131,7 @@ def publish(
         clock,
     ):
         written["rollup"] = f"s3://{bucket}/{day_key}"
-    seen = [incidents.Seen(v.seen.url, v.health, v.seen.error) for v in verdicts]
+    seen = [incidents.Seen(v.seen.label, v.health, v.reason or v.seen.error) for v in verdicts]
     recorded = merge_write(
         bucket,
         incidents.INCIDENTS_KEY,
@@ -143,7 +143,7 @@ def publish(
     if recorded is not None:
         written["incidents"] = f"s3://{bucket}/{incidents.INCIDENTS_KEY}"
     days = _history(bucket, now.date(), clock)
-    targets = [v.seen.url for v in verdicts]
+    targets = [v.seen.label for v in verdicts]
     from fanfetch.monitoring import views
     from fanfetch.monitoring.render import badges, page  # Jinja2 is loaded only when a page is written
 

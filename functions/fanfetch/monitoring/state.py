@@ -28,7 +28,7 @@ SCHEMA_VERSION = 1
 HISTORY_POINTS = 6
 
 # The one verdict type: the judge decides it, and the metrics, the stored state, the page and the alert show it.
-Health = Literal["up", "down"]
+Health = Literal["up", "degraded", "down"]
 Number = Annotated[int | float, Field(allow_inf_nan=False)]
 
 
@@ -131,8 +131,20 @@ class UrlState(Lenient):
     error: str | None = None
     last_change: dict[str, Any] | None = None
     history: list[HistoryPoint] | None = None
+    # Monitors: the target's URL and group (the key is its name), why it is not up, and the debounce counters.
+    url: str | None = None
+    group: str | None = None
+    reason: str | None = None
+    # This run's own health, before debouncing; `state` is the confirmed one.
+    seen: Health | None = None
+    failing: int | None = None
+    passing: int | None = None
+    # "failing: 1 of 2" while a change waits for its runs in a row.
+    pending: str | None = None
+    last_reminder: str | None = None
+    maintenance: str | None = None
 
-    _times = field_validator("since", "checked_at", mode="before")(_moment)
+    _times = field_validator("since", "checked_at", "last_reminder", mode="before")(_moment)
 
     @field_validator("last_change", mode="before")
     @classmethod
@@ -177,6 +189,27 @@ class RunInfo(Lenient):
     scheduled: bool | None = None
 
 
+class PendingDelivery(Lenient):
+    """A message a channel did not take: kept in latest.json and sent again by the next run."""
+
+    channel: str
+    subject: str = ""
+    text: str = ""
+    events: list[dict[str, Any]] = Field(default_factory=list)
+    run: dict[str, Any] = Field(default_factory=dict)
+    first_at: str | None = None
+    tries: int = 1
+    error: str | None = None
+
+
+class ConfigError(Lenient):
+    """A monitors file that could not be used: what was wrong, since when, the configuration used instead."""
+
+    message: str
+    since: str | None = None
+    using: str | None = None
+
+
 class LatestDocument(Lenient):
     """latest.json: the state of every URL monitor runs have checked, merged by conditional writes."""
 
@@ -184,6 +217,10 @@ class LatestDocument(Lenient):
     updated_at: str | None = None
     run: RunInfo | None = None
     urls: dict[str, UrlState] = Field(default_factory=dict)
+    # Alerts a channel did not take, tried again by the next run.
+    pending: list[PendingDelivery] | None = None
+    # The monitors file's current problem, if any, and whether it was announced.
+    config_error: ConfigError | None = None
 
     @field_validator("urls", mode="before")
     @classmethod

@@ -1,5 +1,5 @@
-"""A run's verdicts against the previous latest.json: what changed, up/down transitions and since when, the
-once-only certificate warning, and the next latest.json."""
+"""A run's verdicts against the previous latest.json: what changed, debounced transitions between up, degraded
+and down and since when, reminders, the once-only certificate warning, and the next latest.json."""
 
 from __future__ import annotations
 
@@ -23,6 +23,23 @@ from fanfetch.monitoring.state import (
 )
 
 Change = Literal["new", "unchanged", "changed"]
+Event = Literal["down", "degraded", "recovered", "reminder"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """How one target's verdicts become its state: runs in a row before a change, reminders, maintenance."""
+
+    failures_before_down: int = 1
+    successes_before_up: int = 1
+    remind_every_s: float | None = None
+    maintenance: str | None = None  # the window the target is in this run
+    url: str | None = None
+    group: str | None = None
+    notify: tuple[str, ...] = ()
+
+
+IMMEDIATE = Rule()
 
 
 @dataclass(slots=True)
@@ -35,11 +52,35 @@ class UrlVerdict:
     state: Health
     since: str
     seconds_in_state: float
-    went_down: bool = False
-    recovered: bool = False
     tls_days_left: float | None = None
     tls_warning: bool = False
     error: str | None = None
+    name: str = ""
+    seen: Health = "up"
+    previous: Health | None = None
+    reason: str = ""
+    event: Event | None = None
+    # For a recovery, how long the target was down; for a reminder, how long it has been down so far.
+    duration_s: float | None = None
+    pending: str | None = None
+    failing: int = 0
+    passing: int = 0
+    reminded: bool = False
+    maintenance: str | None = None
+    notify: tuple[str, ...] = ()
+
+    @property
+    def went_down(self) -> bool:
+        return self.event == "down"
+
+    @property
+    def recovered(self) -> bool:
+        return self.event == "recovered"
+
+    @property
+    def alerted(self) -> bool:
+        """Whether this verdict is news for the channels: an event outside maintenance."""
+        return self.event is not None and self.maintenance is None
 
 
 @dataclass(slots=True)
@@ -52,14 +93,25 @@ class RunComparison:
     recovered: int = 0
     changed: int = 0
     tls_expiring: list[UrlVerdict] = field(default_factory=list)
+    # Whether the targets file's problem is new this run (set by the runner).
+    config_news: bool = False
 
     @property
     def alerts(self) -> list[UrlVerdict]:
-        return [verdict for verdict in self.verdicts if verdict.went_down or verdict.recovered]
+        return [verdict for verdict in self.verdicts if verdict.alerted]
 
     @property
     def should_alert(self) -> bool:
         return bool(self.alerts or self.tls_expiring)
+
+    @property
+    def down(self) -> int:
+        """Targets down and not in maintenance: what UrlsDown counts."""
+        return sum(v.state == "down" and v.maintenance is None for v in self.verdicts)
+
+    @property
+    def degraded(self) -> int:
+        return sum(v.state == "degraded" and v.maintenance is None for v in self.verdicts)
 
 
 def differences(previous: UrlState, seen: Observation) -> dict[str, Any]:
@@ -80,9 +132,17 @@ def differences(previous: UrlState, seen: Observation) -> dict[str, Any]:
 
 
 def transition(
-    before: UrlState | None, seen: Observation, health: Health, started: datetime, tls_warn_days: float
+    before: UrlState | None,
+    seen: Observation,
+    health: Health,
+    started: datetime,
+    tls_warn_days: float,
+    rule: Rule = IMMEDIATE,
+    reason: str = "",
 ) -> UrlVerdict:
-    """The verdict of one URL: new, unchanged or changed; whether it went down or recovered; the TLS warning."""
+    """The verdict of one target: new, unchanged or changed; its debounced state and the event it makes, if any;
+    a reminder when it stays down; the TLS warning."""
+    previous = before.state if before is not None else None
     verdict = UrlVerdict(
         url=seen.url,
         change="new",
@@ -92,19 +152,48 @@ def transition(
         seconds_in_state=0.0,
         tls_days_left=seen.tls_days_left,
         error=seen.error,
+        name=seen.label,
+        seen=health,
+        previous=previous,
+        reason=reason,
+        maintenance=rule.maintenance,
+        notify=rule.notify,
     )
-    if before is None:
-        # A URL first seen down is news; one first seen up is not.
-        verdict.went_down = health == "down"
-    else:
+    if before is not None:
         verdict.changes = differences(before, seen)
         verdict.change = "changed" if verdict.changes else "unchanged"
-        if before.state == health and before.since is not None:
-            verdict.since = before.since
-            verdict.seconds_in_state = max(0.0, (started - parse_iso(before.since)).total_seconds())
-        else:
-            verdict.went_down = health == "down"
-            verdict.recovered = health == "up"
+    failing = (before.failing or 0) if before is not None else 0
+    passing = (before.passing or 0) if before is not None else 0
+    failing, passing = (failing + 1, 0) if health == "down" else (0, passing + 1)
+    verdict.failing, verdict.passing = failing, passing
+    # A target never seen before counts as up until its failures say otherwise.
+    confirmed: Health = previous if previous is not None else "up"
+    if health == "down":
+        if confirmed != "down" and failing < rule.failures_before_down:
+            verdict.state = confirmed
+            verdict.pending = f"failing: {failing} of {rule.failures_before_down}"
+        elif confirmed != "down":
+            verdict.event = "down"
+    elif confirmed == "down" and passing < rule.successes_before_up:
+        verdict.state = "down"
+        verdict.pending = f"recovering: {passing} of {rule.successes_before_up}"
+    elif confirmed == "down" or (confirmed == "degraded" and health == "up"):
+        verdict.event = "recovered"
+    elif confirmed == "up" and health == "degraded":
+        verdict.event = "degraded"
+    down_since = before.since if before is not None and previous == "down" else None
+    if previous == verdict.state and before is not None and before.since is not None:
+        verdict.since = before.since
+        verdict.seconds_in_state = max(0.0, (started - parse_iso(before.since)).total_seconds())
+    if verdict.event == "recovered" and down_since is not None:
+        verdict.duration_s = max(0.0, (started - parse_iso(down_since)).total_seconds())
+    if verdict.state == "down" and verdict.event is None and before is not None and rule.remind_every_s:
+        last = before.last_reminder or before.since
+        if last is not None and (started - parse_iso(last)).total_seconds() >= rule.remind_every_s:
+            verdict.event = "reminder"
+            verdict.duration_s = verdict.seconds_in_state
+    if verdict.state != "up" and not verdict.reason and before is not None and verdict.state == previous:
+        verdict.reason = before.reason or ""
     # Announced once when a certificate crosses the threshold, again only after it was renewed.
     verdict.tls_warning = _under_threshold(seen, tls_warn_days) and not (before is not None and before.tls_warned)
     return verdict
@@ -115,13 +204,30 @@ def _under_threshold(seen: Observation, tls_warn_days: float) -> bool:
 
 
 def next_state(
-    before: UrlState | None, seen: Observation, verdict: UrlVerdict, now: str, tls_warn_days: float
+    before: UrlState | None,
+    seen: Observation,
+    verdict: UrlVerdict,
+    now: str,
+    tls_warn_days: float,
+    group: str | None = None,
 ) -> UrlState:
     """The URL's entry in the next latest.json, its history one point longer and at most HISTORY_POINTS long."""
     history = list((before.history if before is not None else None) or [])[-(HISTORY_POINTS - 1) :]
     point: HistoryPoint = {"at": now, "ok": seen.ok, "status": seen.status, "bytes": seen.bytes, "ms": seen.elapsed_ms}
     history.append(point)
+    last_reminder = before.last_reminder if before is not None and verdict.event != "down" else None
+    if verdict.event == "reminder" and verdict.maintenance is None:
+        last_reminder = now
     return UrlState(
+        url=seen.url,
+        group=group,
+        reason=verdict.reason or None,
+        seen=verdict.seen,
+        failing=verdict.failing,
+        passing=verdict.passing,
+        pending=verdict.pending,
+        last_reminder=last_reminder if verdict.state == "down" else None,
+        maintenance=verdict.maintenance,
         state=verdict.state,
         since=verdict.since,
         checked_at=now,
@@ -144,20 +250,24 @@ def compare_run(
     started: datetime,
     run: RunInfo,
     tls_warn_days: float,
+    rules: Sequence[Rule] | None = None,
 ) -> RunComparison:
     """Compare each judged observation with its entry in the previous latest.json and build the next one.
 
-    Entries of URLs this run did not check are kept. An entry written by a newer run (an overlapping
+    `rules` go with the verdicts, one each; without them every verdict counts at once. Entries are keyed by the
+    target's name (its URL for a plain list). Entries of targets this run did not check are kept. An entry
+    written by a newer run (an overlapping
     invocation that finished first) is kept too: this run's verdict is still reported, but it does not
     overwrite fresher state.
     """
     now = iso(started)
     urls = dict(previous.urls) if previous is not None else {}
     comparison = RunComparison(verdicts=[], latest=LatestDocument())
-    for judged in verdicts:
+    for index, judged in enumerate(verdicts):
         seen = judged.seen
-        before = urls.get(seen.url)
-        verdict = transition(before, seen, judged.health, started, tls_warn_days)
+        rule = rules[index] if rules is not None else IMMEDIATE
+        before = urls.get(seen.label)
+        verdict = transition(before, seen, judged.health, started, tls_warn_days, rule, judged.reason)
         comparison.verdicts.append(verdict)
         comparison.went_down += verdict.went_down
         comparison.recovered += verdict.recovered
@@ -166,7 +276,7 @@ def compare_run(
             comparison.tls_expiring.append(verdict)
         if before is not None and (before.checked_at or "") > now:
             continue  # written by a newer run
-        urls[seen.url] = next_state(before, seen, verdict, now, tls_warn_days)
+        urls[seen.label] = next_state(before, seen, verdict, now, tls_warn_days, rule.group)
     newest_run = previous.run if previous is not None else None
     keep_previous_run = newest_run is not None and (newest_run.at or "") > now
     comparison.latest = LatestDocument(
@@ -175,4 +285,10 @@ def compare_run(
         run=newest_run if keep_previous_run else run,
         urls=urls,
     )
+    if previous is not None:
+        # Carried over; the runner settles them after delivering.
+        if previous.pending is not None:
+            comparison.latest.pending = list(previous.pending)
+        if previous.config_error is not None:
+            comparison.latest.config_error = previous.config_error
     return comparison

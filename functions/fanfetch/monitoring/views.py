@@ -52,6 +52,10 @@ class Row:
     days: list[DayCell]
     # A line rather than a card: on a large page, for a target that is up
     compact: bool = False
+    # A change waiting for its runs in a row ("failing: 1 of 2"), and the maintenance window the target is in.
+    note: str | None = None
+    maintenance: str | None = None
+    group: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,8 @@ class PageView:
     tls_warn_days: float
     incidents: list[IncidentRow] = field(default_factory=list)
     run: RunInfo = field(default_factory=RunInfo)
+    # A banner: the targets file is invalid and the last good configuration is in use.
+    config_error: str | None = None
 
     @property
     def rows(self) -> list[Row]:
@@ -148,13 +154,19 @@ def row(
     in_state = (now - parse_iso(entry.since)).total_seconds() if entry.since is not None else 0.0
     days = rollups or {}
     figures = uptime(name, days, now)
+    url = entry.url or name
+    label = name if name == url else f"{name} ({url})"
     return Row(
         name=name,
-        url=name,
+        url=url,
         # A link only for web addresses: escaping alone would not stop a javascript: URL.
-        href=name if name.startswith(("http://", "https://")) else None,
-        url_parts=[part for part in re.split(r"(?<=[/.])", name) if part],
-        state=entry.state or "down",
+        href=url if url.startswith(("http://", "https://")) else None,
+        url_parts=[part for part in re.split(r"(?<=[/.])", label) if part],
+        # Inside a maintenance window the page says so instead of the state it would alert on.
+        state="maintenance" if entry.maintenance else entry.state or "down",
+        note=entry.pending,
+        maintenance=entry.maintenance,
+        group=entry.group,
         status=entry.status,
         status_change=_status_change(entry),
         size=size(entry.bytes),
@@ -162,7 +174,7 @@ def row(
         since=entry.since or "",
         in_state=duration(max(0.0, in_state)),
         checked_at=entry.checked_at or "",
-        error=entry.error,
+        error=entry.reason if entry.reason is not None else entry.error,
         uptime={window: percent(share) for window, share in figures.windows.items()},
         latency_p50=_ms(figures.p50_ms),
         latency_p95=_ms(figures.p95_ms),
@@ -214,8 +226,13 @@ def page_view(
     ]
     incident_rows.sort(key=lambda i: i.start, reverse=True)
     stale_after = iso(now + timedelta(seconds=STALE_AFTER_PERIODS * period_s)) if period_s else None
+    # Ungrouped targets first, then each group in the order its first target comes.
+    groups: dict[str | None, list[Row]] = {None: []}
+    for each in rows:
+        groups.setdefault(each.group, []).append(each)
     return PageView(
-        groups=[Group(name=None, rows=rows)],
+        groups=[Group(name=name, rows=members) for name, members in groups.items() if members or name is None],
+        config_error=latest.config_error.message if latest.config_error is not None else None,
         counts=counts,
         generated_at=iso(now),
         stale_after=stale_after,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from fanfetch.monitoring.state import RunInfo
-from fanfetch.monitoring.transitions import RunComparison
+from fanfetch.monitoring.transitions import RunComparison, UrlVerdict
 
 # Room kept for the line that counts what is left out.
 OMITTED_LINE_BYTES = 80
@@ -24,6 +26,9 @@ class MessageLimits:
 class Message:
     subject: str
     text: str
+    # The same news as data, for channels that post JSON (webhooks).
+    events: tuple[dict[str, Any], ...] = ()
+    run: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,27 +38,95 @@ class Delivery:
     message_id: str | None
 
 
-def alert_message(comparison: RunComparison, run: RunInfo, tls_warn_days: float, limits: MessageLimits) -> Message:
-    """The subject and text of one run's alert: state changes first, then certificates near expiry. A large outage
-    lists what fits in `limits` and counts the rest."""
-    down = [v for v in comparison.alerts if v.went_down]
-    up = [v for v in comparison.alerts if v.recovered]
+@dataclass(frozen=True, slots=True)
+class News:
+    """What one channel is told about one run: its targets' events, certificates, a configuration problem."""
+
+    events: Sequence[UrlVerdict] = ()
+    tls_expiring: Sequence[UrlVerdict] = ()
+    config_error: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.tls_expiring or self.config_error)
+
+
+def duration(seconds: float) -> str:
+    """A short human duration: 45 s, 12 min, 5.2 h, 3.1 days."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172800:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def event_record(verdict: UrlVerdict) -> dict[str, Any]:
+    """One event as a webhook carries it."""
+    return {
+        "name": verdict.name or verdict.url,
+        "url": verdict.url,
+        "event": verdict.event,
+        "state": verdict.state,
+        "previous": verdict.previous,
+        "reason": verdict.reason or None,
+        "since": verdict.since,
+        "duration_s": round(verdict.duration_s, 3) if verdict.duration_s is not None else None,
+    }
+
+
+def _label(verdict: UrlVerdict) -> str:
+    name = verdict.name or verdict.url
+    return name if name == verdict.url else f"{name} ({verdict.url})"
+
+
+def alert_message(
+    comparison: RunComparison, run: RunInfo, tls_warn_days: float, limits: MessageLimits, document: str | None = None
+) -> Message:
+    """The alert of a whole run, as the stack's topic gets it when every target notifies it."""
+    return render(News(comparison.alerts, comparison.tls_expiring), run, tls_warn_days, limits, document)
+
+
+def render(
+    news: News, run: RunInfo, tls_warn_days: float, limits: MessageLimits, document: str | None = None
+) -> Message:
+    """The subject and text of one channel's alert: configuration first, then state changes, reminders,
+    certificates near expiry. A large outage lists what fits in `limits` and counts the rest. `document` names
+    the run document (bucket and key)."""
+    down = [v for v in news.events if v.event == "down"]
+    degraded = [v for v in news.events if v.event == "degraded"]
+    up = [v for v in news.events if v.event == "recovered"]
+    reminders = [v for v in news.events if v.event == "reminder"]
     parts = []
+    if news.config_error:
+        parts.append("configuration invalid")
     if down:
         parts.append(f"{len(down)} down")
+    if degraded:
+        parts.append(f"{len(degraded)} degraded")
     if up:
         parts.append(f"{len(up)} recovered")
-    if comparison.tls_expiring:
-        parts.append(f"{len(comparison.tls_expiring)} certificate(s) expiring")
+    if reminders:
+        parts.append(f"{len(reminders)} still down")
+    if news.tls_expiring:
+        parts.append(f"{len(news.tls_expiring)} certificate(s) expiring")
     subject = f"fanfetch: {', '.join(parts)}"[: limits.subject_chars]
     header = [f"fanfetch run {run.request_id or ''} at {run.at or ''}", ""]
-    footer = [f"Run document: {run.key}"] if run.key else []
+    where = document or run.key
+    footer = [f"Run document: {where}"] if where else []
+
+    def after(verdict: UrlVerdict) -> str:
+        return f" after {duration(verdict.duration_s)}" if verdict.duration_s is not None else ""
+
     sections = [
-        ("DOWN", [f"{v.url} - {v.error or 'not ok'}" for v in down]),
-        ("RECOVERED", [v.url for v in up]),
+        ("CONFIGURATION INVALID", [f"configuration invalid: {news.config_error}"] if news.config_error else []),
+        ("DOWN", [f"{_label(v)} - {v.reason or v.error or 'not ok'}" for v in down]),
+        ("DEGRADED", [f"{_label(v)} - {v.reason}" for v in degraded]),
+        ("RECOVERED", [f"{_label(v)} - {v.state}{after(v)}" if v.duration_s is not None else _label(v) for v in up]),
+        ("STILL DOWN", [f"{_label(v)} - down for {duration(v.duration_s or 0)}: {v.reason}" for v in reminders]),
         (
             f"CERTIFICATES EXPIRING WITHIN {tls_warn_days:g} DAYS",
-            [f"{v.url} - {v.tls_days_left:.1f} days left" for v in comparison.tls_expiring if v.tls_days_left],
+            [f"{_label(v)} - {v.tls_days_left:.1f} days left" for v in news.tls_expiring if v.tls_days_left],
         ),
     ]
     budget = limits.text_bytes - sum(len(line.encode()) + 1 for line in header + footer)
@@ -73,4 +146,10 @@ def alert_message(comparison: RunComparison, run: RunInfo, tls_warn_days: float,
             budget -= len(line.encode()) + 1
         lines.append("")
     lines += footer
-    return Message(subject=subject, text="\n".join(lines).rstrip() + "\n")
+    run_record = {**run.model_dump(), "document": where}
+    if news.config_error:
+        run_record["config_error"] = news.config_error
+    records = tuple(event_record(v) for v in news.events) + tuple(
+        {**event_record(v), "event": "certificate", "tls_days_left": v.tls_days_left} for v in news.tls_expiring
+    )
+    return Message(subject=subject, text="\n".join(lines).rstrip() + "\n", events=records, run=run_record)
