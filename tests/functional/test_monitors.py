@@ -128,6 +128,12 @@ def test_a_keyword_that_disappears_is_down_on_the_second_failing_run_with_one_al
     assert monitors.alerts() == [] and len(receiver.posts) == 1
     latest = json.loads(monitors.read("latest.json"))
     assert latest["urls"]["shop-home"]["state"] == "down" and latest["urls"]["health"]["state"] == "up"
+    # The incident opened with the state, on the second failing run; uptime counts every check that failed
+    (incident,) = json.loads(monitors.read("incidents.json"))["targets"]["shop-home"]
+    assert incident["first_run"].endswith("Z-run-3.json") and incident["end"] is None
+    status = json.loads(monitors.read("status.json"))
+    shop_status = next(t for t in status["targets"] if t["name"] == "shop-home")
+    assert shop_status["state"] == "down" and shop_status["uptime"]["24h"] == 0.25
 
 
 def test_a_target_in_maintenance_raises_no_alert_and_is_not_counted_down(
@@ -147,6 +153,11 @@ def test_a_target_in_maintenance_raises_no_alert_and_is_not_counted_down(
     assert json.loads(monitors.read("latest.json"))["urls"]["shop-home"]["maintenance"] == "migration"
     counts = [d for d in emf_documents(capfd.readouterr().out) if "UrlsDown" in d]
     assert [d["UrlsDown"] for d in counts] == [[0.0], [0.0], [0.0]]
+    # and neither counts against its uptime nor opens an incident
+    status = json.loads(monitors.read("status.json"))
+    shop_status = next(t for t in status["targets"] if t["name"] == "shop-home")
+    assert shop_status["uptime"]["24h"] is None
+    assert "shop-home" not in json.loads(monitors.read("incidents.json"))["targets"]
 
 
 def test_a_broken_file_keeps_monitoring_with_the_last_good_configuration_and_alerts_once(

@@ -115,7 +115,7 @@ def status_document(
         entries.append(
             {
                 "name": name,
-                "group": None,
+                "group": entry.group if entry is not None else None,
                 "state": entry.state if entry is not None else None,
                 "since": entry.since if entry is not None else None,
                 "checked_at": entry.checked_at if entry is not None else None,

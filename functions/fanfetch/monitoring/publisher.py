@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -14,6 +14,7 @@ from fanfetch.errors import WriteConflict
 from fanfetch.monitoring import incidents, published, rollups
 from fanfetch.monitoring.judge import Verdict
 from fanfetch.monitoring.state import STATUS_PAGE_KEY, LatestDocument, RunInfo
+from fanfetch.monitoring.transitions import UrlVerdict
 from fanfetch.observability import logger
 
 # Attempts at each read-merge-write before leaving the document to the run that keeps winning.
@@ -112,13 +113,22 @@ def publish(
     tls_warn_days: float,
     bucket: str,
     clock: store.CallClock,
+    shown: Mapping[str, UrlVerdict] | None = None,
 ) -> dict[str, str]:
     """Count the run in its day and the incidents, then write the page, status.json and the badges that changed.
+    Uptime counts what each check saw (a check inside a maintenance window not at all); incidents follow the state
+    shown after debouncing (`shown`, by target name), so one failing run does not open one.
     Returns the keys written; a SinkError from any call ends the step (the runner reports it)."""
     written: dict[str, str] = {}
+    shown = shown or {}
     run_id = run.key or run.request_id or now.isoformat()
+
+    def outcome(verdict: Verdict) -> str:
+        state = shown.get(verdict.seen.label)
+        return "maintenance" if state is not None and state.maintenance else verdict.health
+
     checks = [
-        rollups.Check(v.seen.label, v.health, v.seen.answer_ms if v.seen.answer_ms is not None else v.seen.elapsed_ms)
+        rollups.Check(v.seen.label, outcome(v), v.seen.answer_ms if v.seen.answer_ms is not None else v.seen.elapsed_ms)
         for v in verdicts
     ]
     day_key = rollups.rollup_key(now.date())
@@ -131,7 +141,14 @@ def publish(
         clock,
     ):
         written["rollup"] = f"s3://{bucket}/{day_key}"
-    seen = [incidents.Seen(v.seen.label, v.health, v.reason or v.seen.error) for v in verdicts]
+    seen = []
+    for v in verdicts:
+        state = shown.get(v.seen.label)
+        if state is None:
+            seen.append(incidents.Seen(v.seen.label, v.health, v.reason or v.seen.error))
+        else:
+            current = "maintenance" if state.maintenance else state.state
+            seen.append(incidents.Seen(v.seen.label, current, v.reason or state.error or v.seen.error))
     recorded = merge_write(
         bucket,
         incidents.INCIDENTS_KEY,

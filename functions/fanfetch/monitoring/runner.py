@@ -469,7 +469,10 @@ def _keep(
             # status.json and the badges; the page never lags behind latest.json.
             from fanfetch.monitoring import publisher
 
-            published = publisher.publish(comparison.latest, verdicts, run, now, settings.TLS_WARN_DAYS, bucket, clock)
+            shown = {verdict.name or verdict.url: verdict for verdict in comparison.verdicts}
+            published = publisher.publish(
+                comparison.latest, verdicts, run, now, settings.TLS_WARN_DAYS, bucket, clock, shown
+            )
             stored.update(published)
     except SinkError as exc:
         _sink_failed(errors, "results bucket", exc)
