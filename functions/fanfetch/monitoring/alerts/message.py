@@ -8,6 +8,7 @@ from typing import Any
 
 from fanfetch.monitoring.state import RunInfo
 from fanfetch.monitoring.transitions import RunComparison, UrlVerdict
+from fanfetch.monitoring.views import duration
 
 # Room kept for the line that counts what is left out.
 OMITTED_LINE_BYTES = 80
@@ -48,17 +49,6 @@ class News:
 
     def __bool__(self) -> bool:
         return bool(self.events or self.tls_expiring or self.config_error)
-
-
-def duration(seconds: float) -> str:
-    """A short human duration: 45 s, 12 min, 5.2 h, 3.1 days."""
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} days"
 
 
 def event_record(verdict: UrlVerdict) -> dict[str, Any]:
