@@ -25,7 +25,7 @@ from fanfetch.jobs.merge import (
     result_file_kind,
     results_without_part,
 )
-from fanfetch.jobs.plan import chunk_lines, job_keys, part_key, plan_chunks
+from fanfetch.jobs.plan import chunk_lines, compact, job_keys, part_key, plan_chunks
 from fanfetch.models import FetchOptions
 from fanfetch.observability import logger
 from fanfetch.settings import get_settings
@@ -36,10 +36,6 @@ if TYPE_CHECKING:
 
 # A second pass fetches again at most this many URLs cut short by a chunk's deadline; its results are held in memory.
 RETRY_MAX_URLS = 100_000
-
-
-def _compact(value: object) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def array_items(pieces: Iterable[bytes]) -> Iterator[Any]:
@@ -136,7 +132,7 @@ def plan_retry(
         positions.append([[number, index] for number, index, _ in cut[taken : taken + len(chunk)]])
         taken += len(chunk)
     layout = {"first": first, "chunks": positions}
-    store.put_bytes(bucket, keys["retry_positions_key"], _compact(layout), content_type="application/json")
+    store.put_bytes(bucket, keys["retry_positions_key"], compact(layout).encode(), content_type="application/json")
     return {"map_input_key": keys["retry_input_key"], "map_prefix": keys["retry_map_prefix"], "pass": 2}
 
 
@@ -182,7 +178,7 @@ def aggregate(
         else:
             results, state, error = results_without_part(urls, outcomes.get(number))
             summary.add(results, state, error)
-        return b"".join(_compact(result) + b"\n" for result in results)
+        return b"".join(compact(result).encode() + b"\n" for result in results)
 
     # The input is read from local disk: a GET held open while results upload could time out between reads.
     with tempfile.TemporaryDirectory() as work:
@@ -190,7 +186,7 @@ def aggregate(
         store.download(bucket, keys["input_key"], input_path)
         written = store.upload_stream(bucket, keys["results_key"], ordered(input_path))
     document = summary.as_dict(map_error)
-    store.put_bytes(bucket, keys["summary_key"], _compact(document), content_type="application/json")
+    store.put_bytes(bucket, keys["summary_key"], compact(document).encode(), content_type="application/json")
     retry = None
     # A second pass only after a map that ran every chunk, and only once: a failed map's results stand as they are.
     if not final and not replaced and map_error is None and cut and limits is not None:
