@@ -79,10 +79,16 @@ def _read_rollup(bucket: str, day: date, clock: store.CallClock) -> rollups.DayR
         return None
 
 
-def _history(bucket: str, today: date, clock: store.CallClock) -> rollups.History:
+def _history(
+    bucket: str, today: date, clock: store.CallClock, today_rollup: rollups.DayRollup | None = None
+) -> rollups.History:
     """Today's and yesterday's rollups, and the closed days' totals, moved on to yesterday when a day has closed
-    since (once a day; the first time it reads the 89 days before today that exist)."""
-    recent = {day: r for day in (today, today - timedelta(days=1)) if (r := _read_rollup(bucket, day, clock))}
+    since (once a day; the first time it reads the 89 days before today that exist). Today's rollup, when the run
+    has just written it, is not read again."""
+    recent = {today: today_rollup} if today_rollup is not None else {}
+    for day in (today, today - timedelta(days=1)):
+        if day not in recent and (read := _read_rollup(bucket, day, clock)) is not None:
+            recent[day] = read
     existing: set[str] = set()
 
     def read_day(day: date) -> rollups.DayRollup | None:
@@ -132,14 +138,15 @@ def publish(
         for v in verdicts
     ]
     day_key = rollups.rollup_key(now.date())
-    if merge_write(
+    today_rollup = merge_write(
         bucket,
         day_key,
         lambda document: rollups.DayRollup.read(document, now.date()),
         lambda rollup: rollups.add_run(rollup, run_id, now, checks),
         rollups.DayRollup.dump,
         clock,
-    ):
+    )
+    if today_rollup is not None:
         written["rollup"] = f"s3://{bucket}/{day_key}"
     seen = []
     for v in verdicts:
@@ -159,7 +166,7 @@ def publish(
     )
     if recorded is not None:
         written["incidents"] = f"s3://{bucket}/{incidents.INCIDENTS_KEY}"
-    days = _history(bucket, now.date(), clock)
+    days = _history(bucket, now.date(), clock, today_rollup)
     targets = [v.seen.label for v in verdicts]
     from fanfetch.monitoring import views
     from fanfetch.monitoring.render import badges, page  # Jinja2 is loaded only when a page is written
