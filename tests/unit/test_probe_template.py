@@ -8,6 +8,8 @@ import re
 from typing import Any
 
 import pytest
+from fanfetch.settings import Settings
+from pydantic import ValidationError
 
 from tests.unit import stacks
 from tests.unit.stacks import HOME_BUCKET, HOME_TOPIC, PROBE, TEMPLATE
@@ -274,10 +276,15 @@ def test_probe_parameters_accept_real_values_and_refuse_typos(name: str, good: l
     assert [value for value in bad if pattern.fullmatch(value)] == []
 
 
-def test_quorum_is_a_number_whose_default_means_a_majority() -> None:
+def test_quorum_is_a_number_whose_default_means_a_majority_within_what_settings_accepts() -> None:
     quorum = TEMPLATE["Parameters"]["Quorum"]
     assert (quorum["Type"], quorum["Default"], quorum["MinValue"]) == ("Number", 0, 0)
+    assert quorum["MaxValue"] == Settings(QUORUM=quorum["MaxValue"]).QUORUM
+    with pytest.raises(ValidationError):
+        Settings(QUORUM=quorum["MaxValue"] + 1)
     variables = TEMPLATE["Resources"]["FanfetchFunction"]["Properties"]["Environment"]["Variables"]
+    # The function's own variables (the region ones among them) are all read by its settings
+    assert set(variables) <= set(Settings.model_fields)
     assert variables["QUORUM"] == {"Ref": "Quorum"}
     assert variables["MONITOR_REGIONS"] == {"Ref": "MonitorRegions"}
     assert variables["MONITOR_SCHEDULE"] == {"Ref": "MonitorSchedule"}
