@@ -118,7 +118,9 @@ def _overrides(config: Config, own: Mapping[str, str]) -> dict[str, str]:
 
 def _sam_deploy(config: Config, region: str, stack_name: str, overrides: Mapping[str, str]) -> list[str]:
     pairs = [sam_pair(key, value) for key, value in overrides.items()]
-    return [config.sam, "deploy", "--region", region, "--stack-name", stack_name, "--parameter-overrides", *pairs]
+    # A stack without changes is no failure: running the command again updates only the stacks that changed.
+    where = ["--region", region, "--stack-name", stack_name, "--no-fail-on-empty-changeset"]
+    return [config.sam, "deploy", *where, "--parameter-overrides", *pairs]
 
 
 def build_commands(config: Config) -> list[list[str]]:

@@ -70,6 +70,8 @@ def test_deploy_builds_once_deploys_home_then_each_probe_with_the_home_outputs()
         ("deploy", "ap-southeast-2", "fanfetch-probe-ap-southeast-2"),
     ]
     assert asked == [("fanfetch", "us-east-1", 3)]
+    # Running it again must not stop at a stack that has nothing to change
+    assert all("--no-fail-on-empty-changeset" in command for command in deploys)
     every_stack = {
         "LogLevel": "INFO",  # samconfig.toml's, which a command-line override would otherwise drop
         "MonitorState": "ENABLED",  # PARAMS wins over samconfig.toml
@@ -192,3 +194,20 @@ def test_samconfig_gives_the_stack_name_and_the_overrides_every_stack_keeps() ->
     stack_name, overrides = regions.samconfig_defaults(ROOT / "samconfig.toml")
     assert stack_name == "fanfetch"
     assert overrides == {"MonitorState": "DISABLED", "LogLevel": "INFO"}
+
+
+def test_every_command_parses_with_sams_own_options() -> None:
+    # sam's click commands read the words as `sam deploy` and `sam delete` would, without running them
+    from samcli.commands.delete.command import cli as sam_delete
+    from samcli.commands.deploy.command import cli as sam_deploy
+
+    config = _config(extra="MonitorSchedule=rate(1 minute)")
+    for command in [regions.home_deploy_command(config), *regions.probe_deploy_commands(config, OUTPUTS)]:
+        parsed = sam_deploy.make_context("deploy", command[2:]).params
+        assert parsed["stack_name"] == _where(command)[2]
+        assert parsed["fail_on_empty_changeset"] is False
+        assert parsed["parameter_overrides"] == _overrides_as_sam_reads_them(command)
+        assert parsed["parameter_overrides"]["MonitorSchedule"] == "rate(1 minute)"
+    for command in regions.delete_commands(config):
+        parsed = sam_delete.make_context("delete", command[2:]).params
+        assert (parsed["stack_name"], parsed["no_prompts"]) == (_where(command)[2], True)
