@@ -142,11 +142,12 @@ delete: dev ## delete the deployed stack
 	env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY $(BIN)/sam delete
 
 # REGIONS="home probe ...": the first region holds the bucket, page, topic and alarms; the others only probe.
+# The deploy build replaces this machine's build, as in `make deploy`.
 REGIONS_ARGS = $(REGIONS) $(if $(PARAMS),--params '$(PARAMS)') $(if $(QUORUM),--quorum $(QUORUM)) $(if $(DRY_RUN),--dry-run)
 
 deploy-regions: dev ## home stack + a probe stack per region: make deploy-regions REGIONS="us-east-1 eu-west-1" PARAMS="K=V" QUORUM=N DRY_RUN=1
 	@test -n "$(REGIONS)" || { echo 'usage: make deploy-regions REGIONS="us-east-1 eu-west-1 ..." (home first)'; exit 1; }
-	$(if $(DRY_RUN),,rm -f $(BUILD_STAMP))  # the deploy build replaces this machine's build
+	$(if $(DRY_RUN),,rm -f $(BUILD_STAMP))
 	env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY $(PY) -m tools.regions deploy $(REGIONS_ARGS)
 
 delete-regions: dev ## delete the probe stacks, then the home stack: make delete-regions REGIONS="..." (YES=1: no question)
