@@ -105,10 +105,9 @@ class Settings(BaseModel):
     JOB_CONCURRENCY: Annotated[int, Field(ge=1, le=10_000)] = 20
     JOB_TOLERATED_FAILURE_PERCENTAGE: Annotated[float, Field(ge=0, le=100)] = 5.0
 
-
     @model_validator(mode="after")
     def _quorum_fits(self) -> Self:
-        if self.QUORUM > len(self.MONITOR_REGIONS) and len(self.MONITOR_REGIONS) > 1:
+        if len(self.MONITOR_REGIONS) < self.QUORUM and len(self.MONITOR_REGIONS) > 1:
             raise ValueError(f"QUORUM {self.QUORUM} exceeds the {len(self.MONITOR_REGIONS)} MONITOR_REGIONS")
         return self
 

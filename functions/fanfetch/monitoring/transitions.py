@@ -419,5 +419,7 @@ def regional_verdict(
     verdict.change, verdict.changes = own.change, own.changes
     verdict.seen, verdict.pending = own.seen, own.pending
     verdict.quorum = decided
+    if decided.state == "up":
+        verdict.error = None  # a region's failure the quorum outvoted is its own, shown with that region
     entry = next_state(target_before, seen, verdict, now, tls_warn_days, rule.group, regions=regions, known=known)
     return verdict, entry
