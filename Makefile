@@ -129,8 +129,8 @@ serve: dev ## local API as API Gateway v2 events: make serve PORT=3000 (the defa
 bench: build ## fanfetch against the naive loop and a featureless floor, medians: make bench ARGS="--only longtail"
 	$(PY) -m bench.run $(ARGS)
 
-cost: dev ## price a million URLs from the measured chunk (bench/results/chunk.json) into docs/cost.md
-	$(PY) -m bench.cost
+cost: dev ## price a million URLs and a monitor from N regions from the measured runs into docs/cost.md (ARGS="--regions 3 --targets 1000 --period 300": one monitor)
+	$(PY) -m bench.cost $(ARGS)
 
 deploy: dev ## build for the template's architecture and deploy with samconfig.toml
 	rm -f $(BUILD_STAMP)  # the deploy build replaces this machine's build

@@ -48,11 +48,13 @@ def main() -> None:
     make_ssl_context()
     requests: Counter[str] = Counter()
 
-    def count(event_name: str, request: Any = None, **_: Any) -> None:
+    def count(event_name: str, **_: Any) -> None:
         # before-send.<service>.<Operation>
         _, service, operation = event_name.split(".", 2)
         requests[f"{service}.{operation}"] += 1
-        body = getattr(request, "body", None)
+
+    def sent(params: dict[str, Any], **_: Any) -> None:
+        body = params.get("Body")
         if isinstance(body, bytes | bytearray):
             requests["bytes_sent"] += len(body)
 
@@ -63,6 +65,7 @@ def main() -> None:
     assert boto3.DEFAULT_SESSION is not None
     boto3.DEFAULT_SESSION.events.register("before-send", count)
     boto3.DEFAULT_SESSION.events.register("after-call.s3.GetObject", received)
+    boto3.DEFAULT_SESSION.events.register("before-parameter-build.s3.PutObject", sent)
     event = json.loads((Path(__file__).resolve().parent.parent / "events" / "schedule.json").read_text())
     runs = []
     for round_ in range(rounds):
