@@ -400,10 +400,10 @@ def regional_verdict(
     # While unknown, the entry keeps the state last known; the quorum is judged against that one
     known: Health | None = None
     known_since: str | None = None
-    if before is not None:
-        was_unknown = before.state == "unknown"
-        known = before.known if was_unknown else before.state
-        known_since = before.known_since if was_unknown else before.since
+    if before is not None and before.state == "unknown":
+        known, known_since = before.known, before.known_since
+    elif before is not None:
+        known, known_since = before.state, before.since
     update = {"state": known, "since": known_since}
     target_before = before.model_copy(update=update) if before is not None else None
     if decided.state == "unknown":
