@@ -402,7 +402,7 @@ def regional_verdict(
     known_since: str | None = None
     if before is not None and before.state == "unknown":
         known, known_since = before.known, before.known_since
-    elif before is not None:
+    elif before is not None and before.state is not None:
         known, known_since = before.state, before.since
     update = {"state": known, "since": known_since}
     target_before = before.model_copy(update=update) if before is not None else None
