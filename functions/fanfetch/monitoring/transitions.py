@@ -400,10 +400,9 @@ def regional_verdict(
     # While unknown, the entry keeps the state last known; the quorum is judged against that one
     known: Health | None = None
     known_since: str | None = None
-    if before is not None and before.state == "unknown":
-        known, known_since = before.known, before.known_since
-    elif before is not None and before.state is not None:
-        known, known_since = before.state, before.since
+    if before is not None:
+        known = before.known if before.state == "unknown" else before.state
+        known_since = before.known_since if before.state == "unknown" else before.since
     update = {"state": known, "since": known_since}
     target_before = before.model_copy(update=update) if before is not None else None
     if decided.state == "unknown":
