@@ -27,7 +27,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ENDPOINT_URL ?= http://127.0.0.1:9
 export AWS_MAX_ATTEMPTS ?= 1
 
-.PHONY: help dev lint format schema typecheck validate scan build test check docs-check invoke demo monitor-run jobs-demo monitor-demo chromium serve bench cost deploy delete deploy-regions delete-regions clean
+.PHONY: help dev lint format schema typecheck validate scan build test check docs-check invoke demo monitor-run jobs-demo monitor-demo regions-demo chromium serve bench cost deploy delete deploy-regions delete-regions clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
@@ -122,6 +122,9 @@ jobs-demo: dev ## a 20,000-URL job offline: moto, make serve, the fanfetch clien
 
 monitor-demo: dev ## a monitors file over seven runs, offline: expectation failing, debounce, alert, signed webhook, reminder, recovery
 	$(PY) -m tools.monitor_demo $(ARGS)
+
+regions-demo: dev ## one monitor from three regions, offline: a dissenting region, the quorum's one alert, a silent region
+	$(PY) -m tools.regions_demo $(ARGS)
 
 serve: dev ## local API as API Gateway v2 events: make serve PORT=3000 (the default)
 	$(PY) -m tools.serve $(if $(PORT),--port $(PORT))

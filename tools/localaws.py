@@ -1,5 +1,6 @@
-"""moto in server mode on 127.0.0.1 for local runs (`make monitor-run`, `make monitor-demo`, `make jobs-demo`):
-S3, SNS and SQS stand-ins, and the alert topic wired to a queue so a run's alerts can be read back."""
+"""moto in server mode on 127.0.0.1 for local runs (`make monitor-run`, `make monitor-demo`, `make regions-demo`,
+`make jobs-demo`): S3, SNS and SQS stand-ins, and the alert topic wired to a queue so a run's alerts can be read
+back."""
 
 from __future__ import annotations
 
