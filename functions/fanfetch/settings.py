@@ -21,6 +21,16 @@ def _split(value: object) -> object:
     return value
 
 
+def _regions(value: object) -> object:
+    """Region names, each once in the order given: a region named twice must not count twice in a quorum. Spaces
+    separate them too, as `make deploy-regions REGIONS="..."` writes them; a region name holds none."""
+    if isinstance(value, str):
+        value = re.split(r"[\s,]+", value)
+    if isinstance(value, list):
+        return list(dict.fromkeys(part.strip() for part in value if isinstance(part, str) and part.strip()))
+    return value
+
+
 def _port_ranges(value: object) -> object:
     parts = _split(value)
     if not isinstance(parts, list):
@@ -81,7 +91,7 @@ class Settings(BaseModel):
     # and SSM calls go whatever the function's region; SNS calls go to the region in ALERT_TOPIC_ARN.
     HOME_REGION: str = ""
     # Every region that probes this monitor; empty or one region is a single-region monitor.
-    MONITOR_REGIONS: Annotated[list[str], BeforeValidator(_split)] = Field(default_factory=list)
+    MONITOR_REGIONS: Annotated[list[str], BeforeValidator(_regions)] = Field(default_factory=list)
     # Regions that must agree before a target is down or degraded; 0 means a majority of MONITOR_REGIONS.
     QUORUM: Annotated[int, Field(ge=0, le=100)] = 0
     # The monitor's schedule expression: its period tells a region's fresh verdicts from stale ones.

@@ -11,6 +11,7 @@ from fanfetch.monitoring import judge
 from fanfetch.monitoring.quorum import RegionVerdict, decide, default_quorum
 from fanfetch.monitoring.state import LatestDocument, RunInfo, iso
 from fanfetch.monitoring.transitions import IMMEDIATE, Regional, Rule, RunComparison, compare_run
+from fanfetch.settings import load_settings
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
@@ -19,6 +20,22 @@ URL = "https://shop.example/health"
 
 def said(region: str, state: str, minutes_ago: float = 0) -> RegionVerdict:
     return RegionVerdict(region, state, iso(NOW - timedelta(minutes=minutes_ago)))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "us-east-1,eu-west-1,ap-southeast-2",
+        "us-east-1 eu-west-1 ap-southeast-2",  # as REGIONS is written for make deploy-regions
+        "us-east-1,\n eu-west-1 ,ap-southeast-2,",
+        "us-east-1,eu-west-1,us-east-1,ap-southeast-2,us-east-1",
+    ],
+)
+def test_monitor_regions_are_each_region_once_when_spaced_or_repeated(text: str) -> None:
+    settings = load_settings({"MONITOR_REGIONS": text})
+    assert tuple(settings.MONITOR_REGIONS) == REGIONS
+    # A region named twice is one region: it neither counts twice nor raises the majority
+    assert settings.regional and settings.quorum == 2
 
 
 @pytest.mark.parametrize(("regions", "quorum"), [(1, 1), (2, 2), (3, 2), (4, 3), (5, 3)])
