@@ -347,6 +347,25 @@ def moto_s3(bucket: str) -> Iterator[str]:
         server.stop()
 
 
+def handler_environment(endpoint: str, **extra: str) -> dict[str, str]:
+    """The environment of a process that runs the handler against the moto server at `endpoint` and loopback
+    origins, with the results bucket moto_s3 made; `extra` adds to it."""
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'functions'}{os.pathsep}{ROOT}",
+        "RESULTS_BUCKET": "fanfetch-results",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "MAX_URLS": "5000",
+        "ALLOWED_NETWORKS": "127.0.0.0/8",
+        "ALLOWED_PORTS": "1-65535",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        **extra,
+    }
+
+
 def chunk_event(ports: Sequence[int]) -> dict[str, Any]:
     """The first chunk of a long-tail list planned with the job defaults, as POST /jobs writes it."""
     sys.path.insert(0, str(ROOT / "functions"))
@@ -373,20 +392,7 @@ def chunk_runs(rounds: int) -> dict[str, Any]:
         event = chunk_event(ports)
         event_path = Path(work) / "chunk.json"
         event_path.write_text(json.dumps(event))
-        env = {
-            **os.environ,
-            "PYTHONPATH": f"{ROOT / 'functions'}{os.pathsep}{ROOT}",
-            "RESULTS_BUCKET": "fanfetch-results",
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "MAX_URLS": "5000",
-            "ALLOWED_NETWORKS": "127.0.0.0/8",
-            "ALLOWED_PORTS": "1-65535",
-            "POWERTOOLS_LOG_LEVEL": "ERROR",
-            "BENCH_MEMORY_MB": str(memory_mb),
-        }
+        env = handler_environment(endpoint, BENCH_MEMORY_MB=str(memory_mb))
         for _ in range(rounds):
             command = [sys.executable, "-m", "bench.chunk", str(event_path)]
             done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
@@ -433,24 +439,14 @@ def monitor_regions_runs(rounds: int) -> dict[str, Any]:
     with origins(ports), moto_s3("fanfetch-results") as endpoint:
         sns = boto3.client("sns", endpoint_url=endpoint, region_name="us-east-1")
         topic = sns.create_topic(Name="fanfetch-alerts")["TopicArn"]
-        env = {
-            **os.environ,
-            "PYTHONPATH": f"{ROOT / 'functions'}{os.pathsep}{ROOT}",
-            "RESULTS_BUCKET": "fanfetch-results",
-            "ALERT_TOPIC_ARN": topic,
-            "HOME_REGION": "us-east-1",
-            "MONITOR_REGIONS": "us-east-1,eu-west-1,ap-southeast-2",
-            "MONITOR_SCHEDULE": "rate(5 minutes)",
-            "MONITOR_URLS": ",".join(urls),
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "MAX_URLS": "5000",
-            "ALLOWED_NETWORKS": "127.0.0.0/8",
-            "ALLOWED_PORTS": "1-65535",
-            "POWERTOOLS_LOG_LEVEL": "ERROR",
-        }
+        env = handler_environment(
+            endpoint,
+            ALERT_TOPIC_ARN=topic,
+            HOME_REGION="us-east-1",
+            MONITOR_REGIONS="us-east-1,eu-west-1,ap-southeast-2",
+            MONITOR_SCHEDULE="rate(5 minutes)",
+            MONITOR_URLS=",".join(urls),
+        )
         command = [sys.executable, "-m", "bench.monitor_regions", str(rounds)]
         done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
         if done.returncode:

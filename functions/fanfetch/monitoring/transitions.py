@@ -230,6 +230,7 @@ def next_state(
     group: str | None = None,
     regions: dict[str, UrlState] | None = None,
     known: Health | None = None,
+    known_since: str | None = None,
 ) -> UrlState:
     """The URL's entry in the next latest.json, its history one point longer and at most HISTORY_POINTS long.
     With `regions` (several probe regions) the counters live in each region's entry, not in the target's."""
@@ -240,7 +241,7 @@ def next_state(
     if verdict.event == "reminder" and verdict.maintenance is None:
         last_reminder = now
     per_region: dict[str, Any] = (
-        {"regions": regions, **({"known": known} if known is not None else {})}
+        {"regions": regions, **({"known": known, "known_since": known_since} if known is not None else {})}
         if regions is not None
         else {"failing": verdict.failing, "passing": verdict.passing, "pending": verdict.pending}
     )
@@ -423,7 +424,7 @@ def regional_verdict(
     verdict.quorum = decided
     if decided.state == "up":
         verdict.error = None  # a region's failure the quorum outvoted is its own, shown with that region
-    entry = next_state(target_before, seen, verdict, now, tls_warn_days, rule.group, regions=regions, known=known)
-    if known_since is not None:
-        entry = entry.model_copy(update={"known_since": known_since})
+    entry = next_state(
+        target_before, seen, verdict, now, tls_warn_days, rule.group, regions, known=known, known_since=known_since
+    )
     return verdict, entry
