@@ -3,9 +3,11 @@
 The real handler runs as each region's scheduled function would: AWS_REGION and AWS_DEFAULT_REGION set per run, its
 settings and AWS clients made again, against one moto server (127.0.0.1) standing in for the home region's bucket
 and alert topic, with an SQS queue subscribed so the alerts can be read back. A loopback site fails the requests
-whose User-Agent names chosen regions (the default User-Agent is `fanfetch/<version> (+region <region>)`). The
-demo's clock moves five minutes per round, so eight rounds show a dissenting region, the one alert when a second
-region agrees, a quiet round, the recovery, and a region that stops running, reported once.
+whose User-Agent names chosen regions (the default User-Agent is `fanfetch/<version> (+region <region>)`).
+
+The demo's clock moves five minutes per round and ends about now, so the page's ages read right. Eight rounds show
+a dissenting region, the one alert when a second region agrees, a quiet round, the recovery, and a region that
+stops running, reported once.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ OUT = ROOT / ".regions-demo"
 BUCKET = "fanfetch-regions-demo-results"
 HOME = "us-east-1"
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
-START = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 PERIOD = timedelta(minutes=5)
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 MONITORS = """# yaml-language-server: $schema=../docs/monitors.schema.json
@@ -143,6 +144,12 @@ def _print_alerts(aws: LocalAws, queue: str) -> int:
     return len(alerts)
 
 
+def demo_start(now: datetime) -> datetime:
+    """The first round's time: the rounds end at about `now`, so the page's "checked ... ago" reads right."""
+    last = now.replace(second=0, microsecond=0) - timedelta(minutes=now.minute % 5)
+    return last - (len(ROUNDS) - 1) * PERIOD
+
+
 def run_as(region: str, handler: Handler, event: dict[str, Any], request_id: str) -> dict[str, Any]:
     """The handler as `region`'s function runs it: that region's environment, settings and AWS clients."""
     from fanfetch import store
@@ -183,15 +190,16 @@ def main() -> None:
         from fanfetch import service
         from fanfetch.handler import lambda_handler
 
-        now = START
+        first = demo_start(datetime.now(UTC))
+        now = first
         service.wall_clock = lambda: now  # type: ignore[assignment]  # the demo's clock: five minutes a round
         event = json.loads((ROOT / "events" / "schedule.json").read_text())
 
         print(f"One target, shop ({base}/shop), probed from {', '.join(REGIONS)} every 5 minutes;")
-        print(f"home region {HOME}: S3 and SNS are moto at {aws.endpoint}. Quorum: 2 of 3 regions.")
+        print(f"home region {HOME}: S3 and SNS are moto at {aws.endpoint}. Quorum: 2 of 3 regions. Times UTC.")
         print("Each line is one region's scheduled run: what that region saw, then the quorum's state of shop.")
         for number, plan in enumerate(ROUNDS, start=1):
-            start = START + (number - 1) * PERIOD
+            start = first + (number - 1) * PERIOD
             site.failing = plan.failing
             print(f"\nRound {number} at {start:%H:%M}" + (f" ({plan.note})" if plan.note else ""))
             for index, region in enumerate(plan.running):
