@@ -173,3 +173,6 @@ def test_a_region_outside_monitor_regions_is_kept_but_not_counted(probes: tuple[
     answer = monitor.run("sa-east-1")
     assert answer["results"][0]["state"] == "unknown"
     assert "region sa-east-1 is not in MONITOR_REGIONS" in " ".join(answer["monitor"]["errors"])
+    # Unknown is not up: the client's status says so with its exit status
+    code, text = _client("--bucket", BUCKET, "monitor", "status")
+    assert code == 1 and "unknown" in text
