@@ -117,7 +117,7 @@ class Settings(BaseModel):
 
     @model_validator(mode="after")
     def _quorum_fits(self) -> Self:
-        if len(self.MONITOR_REGIONS) < self.QUORUM and len(self.MONITOR_REGIONS) > 1:
+        if self.MONITOR_REGIONS and len(self.MONITOR_REGIONS) < self.QUORUM:
             raise ValueError(f"QUORUM {self.QUORUM} exceeds the {len(self.MONITOR_REGIONS)} MONITOR_REGIONS")
         return self
 

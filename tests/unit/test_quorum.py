@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fanfetch.errors import ConfigurationError
 from fanfetch.models import FetchError, UrlResult
 from fanfetch.monitoring import judge
 from fanfetch.monitoring.quorum import RegionVerdict, decide, default_quorum
@@ -95,6 +96,21 @@ def test_a_tie_under_a_small_quorum_goes_to_the_worse_state() -> None:
     assert decided.state == "down"
     assert decided.dissenting == ["c", "d"]
     assert decided.explain() == "down in a, b (2 of 4 regions, quorum 2)"
+
+
+@pytest.mark.parametrize(("regions", "quorum"), [("us-east-1", "2"), ("us-east-1,eu-west-1,ap-southeast-2", "4")])
+def test_a_quorum_larger_than_the_regions_is_a_configuration_error(regions: str, quorum: str) -> None:
+    with pytest.raises(ConfigurationError, match=r"QUORUM \d exceeds the \d MONITOR_REGIONS"):
+        load_settings({"MONITOR_REGIONS": regions, "QUORUM": quorum})
+
+
+def test_a_verdict_from_far_ahead_is_not_fresh() -> None:
+    # A record dated a year ahead (a hand edit, a broken clock) must not count for ever; a few seconds ahead do
+    verdicts = {"us-east-1": said("us-east-1", "down", minutes_ago=-525_600), "eu-west-1": said("eu-west-1", "down")}
+    decided = decide(verdicts, REGIONS, 2, NOW, 600)
+    assert decided.silent == ["us-east-1", "ap-southeast-2"] and decided.state == "unknown"
+    skewed = {"us-east-1": said("us-east-1", "down", minutes_ago=-0.1), "eu-west-1": said("eu-west-1", "down")}
+    assert decide(skewed, REGIONS, 2, NOW, 600).state == "down"
 
 
 def test_without_a_known_period_every_verdict_is_fresh() -> None:

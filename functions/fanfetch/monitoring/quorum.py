@@ -90,7 +90,8 @@ def is_fresh(checked_at: str | None, now: datetime, fresh_for_s: float | None) -
         age = (now - parse_iso(checked_at)).total_seconds()
     except ValueError:
         return False
-    return age <= fresh_for_s
+    # A verdict from further ahead than that is no clock skew but a bad record: it must not stay fresh for ever
+    return -fresh_for_s <= age <= fresh_for_s
 
 
 def decide(
