@@ -3,12 +3,14 @@ printed as JSON: wall seconds (fetch and sinks), the fetch's elapsed_ms, monitor
 process, the counts and any sink errors.
 
 The environment names the results bucket, TARGETS_S3_URI and an S3 endpoint on loopback (a moto server); the
-Lambda context gives the monitor function's timeout and memory (template.yaml).
+Lambda context gives the monitor function's timeout and memory (template.yaml). BENCH_PROFILE=FILE writes a
+cProfile of the run there.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
@@ -47,7 +49,15 @@ def main() -> None:
     context = ScheduleContext(sys.argv[1])
     cpu_before = time.process_time()
     started = time.perf_counter()
-    answer = lambda_handler(event, context)
+    profile = os.environ.get("BENCH_PROFILE")
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        answer = profiler.runcall(lambda_handler, event, context)
+        profiler.dump_stats(profile)
+    else:
+        answer = lambda_handler(event, context)
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu_before
     summary, monitor = answer["summary"], answer.get("monitor") or {}

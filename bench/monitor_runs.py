@@ -117,13 +117,17 @@ def one_run(env: dict[str, str], number: int) -> dict[str, Any]:
     return figures
 
 
-def runs_of(count: int, runs: int, page_dir: Path | None = None) -> list[dict[str, Any]]:
+def runs_of(
+    count: int, runs: int, page_dir: Path | None = None, profile_last: str | None = None
+) -> list[dict[str, Any]]:
     """`runs` scheduled runs over `count` targets, each in a fresh process; per run its figures and the sizes of
-    what the bucket holds after it. The last run's page is left in page_dir."""
+    what the bucket holds after it. The last run's page is left in page_dir; with profile_last, a cProfile of
+    the last run is written there."""
     figures: list[dict[str, Any]] = []
     with monitor_world(count) as (env, s3, _):
         for number in range(1, runs + 1):
-            run = one_run(env, number)
+            profiled = {"BENCH_PROFILE": profile_last} if profile_last and number == runs else {}
+            run = one_run({**env, **profiled}, number)
             if run["errors"] or run["ok"] != count:
                 raise SystemExit(f"monitor run {number} was not clean: {run}")
             run["bytes"] = object_sizes(s3, f"{datetime.now(UTC):%Y/%m/%d}")
@@ -139,5 +143,5 @@ def medians(figures: list[dict[str, Any]], name: str) -> float:
 
 
 if __name__ == "__main__":
-    for run in runs_of(int(sys.argv[1]), int(sys.argv[2])):
+    for run in runs_of(int(sys.argv[1]), int(sys.argv[2]), profile_last=os.environ.get("PROFILE_LAST")):
         print(json.dumps(run), flush=True)

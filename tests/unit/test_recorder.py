@@ -52,7 +52,8 @@ def emf(out: str) -> list[dict[str, Any]]:
 
 
 def test_overlapping_runs_both_land_in_latest_json(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given run B reads latest.json, and run A writes it before B writes back
+    # Given run B reads latest.json, and run A writes it before B writes back (both asked with store: true:
+    # a scheduled run would leave only its own targets)
     settings = Settings(RESULTS_BUCKET=BUCKET)
     real_read = store.read_object
     reads: list[str] = []
@@ -62,12 +63,14 @@ def test_overlapping_runs_both_land_in_latest_json(aws: Any, monkeypatch: pytest
         reads.append(key)
         if len(reads) == 1:
             monkeypatch.setattr(store, "read_object", real_read)
-            record_run(request("https://a.test/"), payload("https://a.test/"), settings, "run-a", True)
+            a = request("https://a.test/", store_run=True)
+            record_run(a, payload("https://a.test/"), settings, "run-a", False)
         return stored
 
     monkeypatch.setattr(store, "read_object", read_then_let_a_finish)
     # When B records its run
-    response = record_run(request("https://b.test/"), payload("https://b.test/"), settings, "run-b", True)
+    b = request("https://b.test/", store_run=True)
+    response = record_run(b, payload("https://b.test/"), settings, "run-b", False)
     # Then B's first write lost the race, B merged again, and both URLs are in latest.json
     latest = json.loads(aws.get_object(Bucket=BUCKET, Key="latest.json")["Body"].read())
     assert set(latest["urls"]) == {"https://a.test/", "https://b.test/"}

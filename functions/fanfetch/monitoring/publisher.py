@@ -26,7 +26,7 @@ MERGE_ATTEMPTS = 4
 BADGES_WRITTEN_KEY = "history/badges.json"
 # Targets whose badges one run writes at most: a first run at 5,000 targets would otherwise put 10,000 objects
 # (minutes of S3 calls); the rest follow in the next runs, which know from BADGES_WRITTEN_KEY what is missing.
-BADGE_TARGETS_PER_RUN = 500
+BADGE_TARGETS_PER_RUN = 200
 # Badge writes in flight at once: under botocore's pool of 10 connections.
 BADGE_WRITERS = 8
 
