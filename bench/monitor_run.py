@@ -4,7 +4,7 @@ process, the counts and any sink errors.
 
 The environment names the results bucket, TARGETS_S3_URI and an S3 endpoint on loopback (a moto server); the
 Lambda context gives the monitor function's timeout and memory (template.yaml). BENCH_PROFILE=FILE writes a
-cProfile of the run there.
+cProfile of the run there; BENCH_STAGES=1 adds the peak RSS after each step of the run.
 """
 
 from __future__ import annotations
@@ -38,6 +38,38 @@ class ScheduleContext:
         return int((self._ends - time.monotonic()) * 1000)
 
 
+def watch_stages() -> list[tuple[str, float]]:
+    """Wrap the steps of a run so that the peak RSS after each is recorded: where the high-water mark rises."""
+    from fanfetch import service
+    from fanfetch.monitoring import publisher, published, rollups, runner, targets, views
+    from fanfetch.monitoring.render import page
+
+    marks: list[tuple[str, float]] = []
+    steps = [
+        (targets, "load_plan"),
+        (service, "run_plan"),
+        (runner, "_update_latest"),
+        (runner, "run_document"),
+        (publisher, "merge_write"),
+        (publisher, "_history"),
+        (rollups, "add_run"),
+        (views, "page_view"),
+        (page, "render"),
+        (published, "status_document"),
+        (publisher, "_write_badges"),
+    ]
+    for module, name in steps:
+        real = getattr(module, name)
+
+        def wrapped(*args: object, _real: object = real, _name: str = name, **kwargs: object) -> object:
+            result = _real(*args, **kwargs)  # type: ignore[operator]
+            marks.append((_name, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+            return result
+
+        setattr(module, name, wrapped)
+    return marks
+
+
 def main() -> None:
     event = json.loads(SCHEDULE_EVENT.read_text())
     # Imported before the clock starts: a warm environment has them loaded (cold starts are measured apart).
@@ -46,6 +78,7 @@ def main() -> None:
     from fanfetch.handler import lambda_handler
 
     make_ssl_context()
+    marks = watch_stages() if os.environ.get("BENCH_STAGES") else None
     context = ScheduleContext(sys.argv[1])
     cpu_before = time.process_time()
     started = time.perf_counter()
@@ -72,6 +105,7 @@ def main() -> None:
                 "total": summary["total"],
                 "ok": summary["ok"],
                 "errors": monitor.get("errors"),
+                **({"stages": marks} if marks is not None else {}),
             }
         )
     )
