@@ -41,7 +41,7 @@ class ScheduleContext:
 def watch_stages() -> list[tuple[str, float]]:
     """Wrap the steps of a run so that the peak RSS after each is recorded: where the high-water mark rises."""
     from fanfetch import service
-    from fanfetch.monitoring import publisher, published, rollups, runner, targets, views
+    from fanfetch.monitoring import published, publisher, rollups, runner, targets, views
     from fanfetch.monitoring.render import page
 
     marks: list[tuple[str, float]] = []

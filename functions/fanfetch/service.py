@@ -14,7 +14,16 @@ from fanfetch.engine import fetch_all
 from fanfetch.engine.capture import clip
 from fanfetch.errors import ConfigurationError
 from fanfetch.guard import Guard
-from fanfetch.models import FetchRequest, FetchResponse, FetchSummary, JobChunk, Timings, UrlResult
+from fanfetch.models import (
+    DEFAULT_USER_AGENT,
+    FetchOptions,
+    FetchRequest,
+    FetchResponse,
+    FetchSummary,
+    JobChunk,
+    Timings,
+    UrlResult,
+)
 from fanfetch.monitoring import targets
 from fanfetch.monitoring.runner import record_run, sink_reserve_seconds
 from fanfetch.observability import logger
@@ -50,8 +59,32 @@ def fetch_budget(
     return max(0.0, min(limits))
 
 
+def wall_clock() -> datetime:
+    """The time a run finished, read once per invocation (tests of schedules replace it)."""
+    return datetime.now(UTC)
+
+
+def locate_home(settings: Settings) -> None:
+    """A probe region's function keeps its monitor in the home region's bucket: S3 calls for it go there."""
+    if settings.HOME_REGION and settings.RESULTS_BUCKET:
+        from fanfetch import store
+
+        store.locate_bucket(settings.RESULTS_BUCKET, settings.HOME_REGION)
+        if settings.TARGETS_S3_URI:
+            store.locate_bucket(store.split_s3_uri(settings.TARGETS_S3_URI)[0], settings.HOME_REGION)
+
+
+def with_region(options: FetchOptions, region: str) -> FetchOptions:
+    """The default User-Agent names the region it probes from, so that a site can tell probes apart and allow
+    them; a User-Agent the caller chose is kept as it is."""
+    if not region or "user_agent" in options.model_fields_set:
+        return options
+    return options.model_copy(update={"user_agent": f"{DEFAULT_USER_AGENT} (+region {region})"})
+
+
 def request_for(event: Mapping[str, Any], source: Source, settings: Settings) -> FetchRequest | targets.Plan:
     """The request of a non-API event; a raw schedule takes its plan from TARGETS_S3_URI when that is set."""
+    locate_home(settings)
     if source is Source.SCHEDULE and settings.TARGETS_S3_URI:
         return targets.load_plan(settings)
     return to_request(event, source, settings)
@@ -73,6 +106,7 @@ def run(
     if request.job is not None and not settings.RESULTS_BUCKET:
         # Refused before fetching: the results would have nowhere to go.
         raise ConfigurationError("a job chunk needs RESULTS_BUCKET to write its results to")
+    locate_home(settings)
     whole = fetch_budget(context, settings, started, behind_api, request.options.deadline)
     sinks_until = time.monotonic() + whole
     # The sinks get their turn before the deadline, but never more than half of it: their reserve is a worst
@@ -82,7 +116,7 @@ def run(
     response = run_fetch(request, settings, budget) if plan is None else run_plan(plan, settings, budget)
     # The wall clock is read here, once; everything below takes it as a parameter.
     payload = record_run(
-        request, response, settings, context.aws_request_id, scheduled, datetime.now(UTC), sinks_until, plan
+        request, response, settings, context.aws_request_id, scheduled, wall_clock(), sinks_until, plan
     )
     if request.job is not None:
         return keep_part(request.job, payload, settings, sinks_until)
@@ -106,19 +140,20 @@ def keep_part(job: JobChunk, payload: dict[str, Any], settings: Settings, until:
     }
 
 
-async def fetch_monitors(plan: targets.Plan, guard: Guard, budget: float) -> FetchResponse:
+async def fetch_monitors(plan: targets.Plan, guard: Guard, budget: float, region: str = "") -> FetchResponse:
     """A plan's targets, one engine call per set of fetch options, all at once; results in the targets' order.
     Targets with body or header expectations get a bounded sample of what they answered."""
     groups: dict[str, list[int]] = {}
     monitors = plan.config.monitors
-    for index, monitor in enumerate(monitors):
-        groups.setdefault(monitor.options.model_dump_json(), []).append(index)
+    options = [with_region(monitor.options, region) for monitor in monitors]
+    for index, chosen in enumerate(options):
+        groups.setdefault(chosen.model_dump_json(), []).append(index)
     started = asyncio.get_running_loop().time()
     responses = await asyncio.gather(
         *(
             fetch_all(
                 [monitors[i].url for i in indices],
-                monitors[indices[0]].options,
+                options[indices[0]],
                 guard=guard,
                 budget=budget,
                 inspect_bytes=[monitors[i].inspect_bytes for i in indices],
@@ -147,7 +182,7 @@ async def fetch_monitors(plan: targets.Plan, guard: Guard, budget: float) -> Fet
 def run_plan(plan: targets.Plan, settings: Settings, budget: float) -> FetchResponse:
     """A monitor plan's targets fetched within `budget` seconds, in the targets' order."""
     guard = Guard(settings.ALLOWED_NETWORKS, settings.ALLOWED_PORTS)
-    response = asyncio.run(fetch_monitors(plan, guard, budget))
+    response = asyncio.run(fetch_monitors(plan, guard, budget, settings.AWS_REGION))
     _log_fetched(response, budget)
     return response
 
@@ -157,7 +192,8 @@ def run_fetch(request: FetchRequest, settings: Settings, budget: float) -> Fetch
     guard = Guard(settings.ALLOWED_NETWORKS, settings.ALLOWED_PORTS)
     # A new event loop, session and connector per invocation: a session kept across
     # asyncio.run calls breaks on warm starts ("Event loop is closed").
-    response = asyncio.run(fetch_all(request.urls, request.options, guard=guard, budget=budget))
+    options = with_region(request.options, settings.AWS_REGION)
+    response = asyncio.run(fetch_all(request.urls, options, guard=guard, budget=budget))
     _log_fetched(response, budget)
     return response
 

@@ -7,9 +7,9 @@ import os
 import re
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from fanfetch.errors import ConfigurationError
 
@@ -73,6 +73,19 @@ class Settings(BaseModel):
     # Where the monitors file's channel secrets and webhook URLs live in SSM; the role may read only this path.
     SSM_PREFIX: Annotated[str, Field(pattern=r"^/([A-Za-z0-9_.-]+/)+$")] = "/fanfetch/"
     AWS_LAMBDA_FUNCTION_NAME: str = ""
+    # The region this function runs in (Lambda sets it); the default User-Agent names it, so that a site can tell
+    # probes apart.
+    AWS_REGION: str = ""
+
+    # Several probe regions: the results bucket's region (and of the SSM parameters under SSM_PREFIX), where S3
+    # and SSM calls go whatever the function's region; SNS calls go to the region in ALERT_TOPIC_ARN.
+    HOME_REGION: str = ""
+    # Every region that probes this monitor; empty or one region is a single-region monitor.
+    MONITOR_REGIONS: Annotated[list[str], BeforeValidator(_split)] = Field(default_factory=list)
+    # Regions that must agree before a target is down or degraded; 0 means a majority of MONITOR_REGIONS.
+    QUORUM: Annotated[int, Field(ge=0, le=100)] = 0
+    # The monitor's schedule expression: its period tells a region's fresh verdicts from stale ones.
+    MONITOR_SCHEDULE: Annotated[str, Field(pattern=r"^((rate|cron)\(.*\))?$")] = ""
 
     # Jobs: lists beyond one invocation, fanned out by a Step Functions Distributed Map (jobs.py).
     JOBS_STATE_MACHINE_ARN: str = ""
@@ -91,6 +104,31 @@ class Settings(BaseModel):
     # JobConcurrency sets both), so its children are not throttled.
     JOB_CONCURRENCY: Annotated[int, Field(ge=1, le=10_000)] = 20
     JOB_TOLERATED_FAILURE_PERCENTAGE: Annotated[float, Field(ge=0, le=100)] = 5.0
+
+    @model_validator(mode="after")
+    def _quorum_fits(self) -> Self:
+        if len(self.MONITOR_REGIONS) < self.QUORUM and len(self.MONITOR_REGIONS) > 1:
+            raise ValueError(f"QUORUM {self.QUORUM} exceeds the {len(self.MONITOR_REGIONS)} MONITOR_REGIONS")
+        return self
+
+    @property
+    def regional(self) -> bool:
+        """Whether this monitor is probed from several regions and judged by a quorum."""
+        return len(self.MONITOR_REGIONS) > 1
+
+    @property
+    def quorum(self) -> int:
+        """Regions that must agree: QUORUM, or a majority of MONITOR_REGIONS."""
+        return self.QUORUM or len(self.MONITOR_REGIONS) // 2 + 1
+
+    @property
+    def schedule_period_s(self) -> float | None:
+        """The period of a `rate(...)` schedule in seconds; None for cron expressions and no schedule."""
+        found = re.fullmatch(r"rate\(\s*(\d+)\s+(minute|minutes|hour|hours|day|days)\s*\)", self.MONITOR_SCHEDULE)
+        if found is None:
+            return None
+        unit = {"minute": 60, "hour": 3600, "day": 86400}[found.group(2).rstrip("s")]
+        return float(int(found.group(1)) * unit)
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:

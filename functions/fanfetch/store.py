@@ -60,8 +60,25 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
+# Buckets whose region differs from the function's: a probe region's function keeps its monitor in the home
+# region's bucket, and its S3 calls go there (the service sets this once from HOME_REGION).
+_bucket_regions: dict[str, str] = {}
+
+
+def locate_bucket(bucket: str, region: str) -> None:
+    """Send S3 calls for `bucket` to `region`, whatever the function's region."""
+    if bucket and region:
+        _bucket_regions[bucket] = region
+
+
+def region_of_arn(arn: str) -> str | None:
+    """The region field of an ARN (`arn:partition:service:region:account:resource`); None when it has none."""
+    parts = arn.split(":")
+    return parts[3] if len(parts) > 5 and parts[0] == "arn" and parts[3] else None
+
+
 @cache
-def _client(service: str, timeout: float, attempts: int = MAX_ATTEMPTS) -> Any:
+def _client(service: str, timeout: float, attempts: int = MAX_ATTEMPTS, region: str | None = None) -> Any:
     # boto3 costs about 150-500 ms to import: only invocations that use a sink pay for it, once per process.
     import boto3
     from botocore.config import Config
@@ -71,14 +88,14 @@ def _client(service: str, timeout: float, attempts: int = MAX_ATTEMPTS) -> Any:
         connect_timeout=timeout,
         read_timeout=timeout,
     )
-    return boto3.client(service, config=config)  # type: ignore[call-overload]
+    return boto3.client(service, config=config, region_name=region)  # type: ignore[call-overload]
 
 
-def prepare(service: str, timeout: float) -> None:
+def prepare(service: str, timeout: float, region: str | None = None) -> None:
     """Import boto3 and load the service's model now (about a second when cold), so that the time a caller
     gives its first call is spent on the call."""
     with aws_call(service, absent=frozenset()):
-        _client(service, timeout, MAX_ATTEMPTS)
+        _client(service, timeout, MAX_ATTEMPTS, region)
 
 
 def reset_clients() -> None:
@@ -140,7 +157,7 @@ def read_object(bucket: str, key: str, timeout: float, attempts: int = MAX_ATTEM
     """The object's bytes and ETag, or None when there is no such key (an absent bucket is an error)."""
     try:
         with aws_call(f"s3://{bucket}/{key}", absent=ABSENT_KEY):
-            response = _client("s3", timeout, attempts).get_object(Bucket=bucket, Key=key)
+            response = _client("s3", timeout, attempts, _bucket_regions.get(bucket)).get_object(Bucket=bucket, Key=key)
             body = response["Body"].read()
     except NoSuchObject:
         return None
@@ -169,7 +186,7 @@ def write_object(
     if content_encoding is not None:
         conditions["ContentEncoding"] = content_encoding
     with aws_call(f"s3://{bucket}/{key}", absent=frozenset(), conditional=bool(conditions)):
-        response = _client("s3", timeout, attempts).put_object(
+        response = _client("s3", timeout, attempts, _bucket_regions.get(bucket)).put_object(
             Bucket=bucket, Key=key, Body=body, ContentType=content_type, **conditions
         )
     return str(response.get("ETag", ""))
@@ -179,7 +196,8 @@ def list_object_keys(bucket: str, prefix: str, timeout: float, attempts: int = M
     """The keys under a prefix, every page of them."""
     keys: list[str] = []
     with aws_call(f"s3://{bucket}/{prefix}"):
-        pages = _client("s3", timeout, attempts).get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        s3 = _client("s3", timeout, attempts, _bucket_regions.get(bucket))
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         for page in pages:
             keys.extend(item["Key"] for item in page.get("Contents", []))
     return keys
@@ -198,16 +216,18 @@ def read_text(uri: str, timeout: float) -> str:
 
 
 def publish(topic_arn: str, subject: str, message: str, timeout: float, attempts: int = MAX_ATTEMPTS) -> str:
-    """Publish one SNS message and return its id."""
+    """Publish one SNS message and return its id; the call goes to the topic's own region."""
     with aws_call(f"SNS topic {topic_arn}", absent=frozenset()):
-        response = _client("sns", timeout, attempts).publish(TopicArn=topic_arn, Subject=subject, Message=message)
+        sns = _client("sns", timeout, attempts, region_of_arn(topic_arn))
+        response = sns.publish(TopicArn=topic_arn, Subject=subject, Message=message)
     return str(response["MessageId"])
 
 
-def read_parameter(name: str, timeout: float, attempts: int = MAX_ATTEMPTS) -> str:
-    """An SSM parameter's value, SecureStrings decrypted; NoSuchObject when there is none."""
+def read_parameter(name: str, timeout: float, attempts: int = MAX_ATTEMPTS, region: str | None = None) -> str:
+    """An SSM parameter's value, SecureStrings decrypted; NoSuchObject when there is none. `region`: where the
+    parameter lives (the home region of a monitor probed from several), else the function's own."""
     with aws_call(f"SSM parameter {name}", absent=frozenset({"ParameterNotFound"})):
-        response = _client("ssm", timeout, attempts).get_parameter(Name=name, WithDecryption=True)
+        response = _client("ssm", timeout, attempts, region).get_parameter(Name=name, WithDecryption=True)
     return str(response["Parameter"]["Value"])
 
 

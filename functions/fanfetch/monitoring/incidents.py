@@ -50,13 +50,16 @@ def _close(incident: Incident, at: datetime) -> Incident:
 
 def record(document: IncidentsDocument, seen: list[Seen], at: datetime, run: str | None) -> IncidentsDocument:
     """The incidents after a run that finished at `at`. A state other than down or degraded (up, maintenance)
-    closes what is open; a run already recorded as an incident's last changes nothing."""
+    closes what is open, except unknown, which changes nothing; a run already recorded as an incident's last
+    changes nothing."""
     targets = {name: list(incidents) for name, incidents in document.targets.items()}
     for target in seen:
         history = targets.setdefault(target.name, [])
         current = history[-1] if history and history[-1].end is None else None
         if current is not None and run is not None and current.last_run == run:
             continue  # this run is already in it
+        if target.state == "unknown":
+            continue  # too few probe regions to say: what is open stays open, nothing new opens
         if current is not None and current.state == target.state:
             history[-1] = current.model_copy(update={"last_run": run, "reason": target.reason or current.reason})
             continue

@@ -12,13 +12,20 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from fanfetch.monitoring.rollups import DayRollup, History, history_of, uptime
+from fanfetch.monitoring.quorum import QuorumVerdict
+from fanfetch.monitoring.rollups import DayRollup, History, history_of, region_latency_p50, uptime
 from fanfetch.monitoring.state import LatestDocument, iso, parse_iso
 
 STATUS_JSON_KEY = "status.json"
 BADGES_PREFIX = "badges/"
 # Colours of shields.io's palette, by state and by uptime.
-STATE_COLOURS = {"up": "#4c1", "degraded": "#dfb317", "down": "#e05d44", "maintenance": "#9f9f9f"}
+STATE_COLOURS = {
+    "up": "#4c1",
+    "degraded": "#dfb317",
+    "down": "#e05d44",
+    "maintenance": "#9f9f9f",
+    "unknown": "#9f9f9f",
+}
 UNKNOWN_COLOUR = "#9f9f9f"
 CHARACTER_PX = 6.5  # Verdana 11 px, about; the badge is sized from it
 BADGE_PADDING_PX = 10
@@ -104,30 +111,56 @@ def schedule_period_seconds(latest: LatestDocument) -> float | None:
 
 
 def status_document(
-    latest: LatestDocument, rollups: Mapping[date, DayRollup] | History, targets: list[str], now: datetime
+    latest: LatestDocument,
+    rollups: Mapping[date, DayRollup] | History,
+    targets: list[str],
+    now: datetime,
+    period_s: float | None = None,
+    quorums: Mapping[str, QuorumVerdict] | None = None,
 ) -> dict[str, Any]:
-    """status.json: per current target its state, since, last check, uptime per window and latency over 24 h."""
+    """status.json: per current target its state, since, last check, uptime per window and latency over 24 h.
+    With several probe regions (`quorums`, by target name, as this run decided them), each region's state,
+    freshness, dissent and latency p50 over 24 h, the quorum, and each region's last run."""
     entries = []
     history = history_of(rollups)
     for name in sorted(targets, key=natural_key):
         entry = latest.urls.get(name)
         figures = uptime(name, history, now)
-        entries.append(
-            {
-                "name": name,
-                "group": entry.group if entry is not None else None,
-                "state": entry.state if entry is not None else None,
-                "since": entry.since if entry is not None else None,
-                "checked_at": entry.checked_at if entry is not None else None,
-                "uptime": figures.windows,
-                "latency_ms": {"p50": figures.p50_ms, "p95": figures.p95_ms},
+        shown: dict[str, Any] = {
+            "name": name,
+            "group": entry.group if entry is not None else None,
+            "state": entry.state if entry is not None else None,
+            "since": entry.since if entry is not None else None,
+            "checked_at": entry.checked_at if entry is not None else None,
+            "uptime": figures.windows,
+            "latency_ms": {"p50": figures.p50_ms, "p95": figures.p95_ms},
+        }
+        decided = (quorums or {}).get(name)
+        if decided is not None:
+            p50 = region_latency_p50(name, history, now)
+            shown["quorum"] = {"required": decided.quorum, "regions": len(decided.regions)}
+            shown["regions"] = {
+                view.region: {
+                    "state": view.state,
+                    "fresh": view.fresh,
+                    "dissenting": view.dissenting,
+                    "checked_at": view.checked_at,
+                    "latency_ms": {"p50": p50.get(view.region)},
+                }
+                for view in decided.regions
             }
-        )
-    return {
+        entries.append(shown)
+    document: dict[str, Any] = {
         "generated_at": iso(now),
-        "period_s": schedule_period_seconds(latest),
+        "period_s": period_s or schedule_period_seconds(latest),
         "targets": entries,
     }
+    if latest.probes:
+        document["regions"] = {
+            region: {"last_run": record.last_run, "silent": record.silent_since is not None}
+            for region, record in sorted(latest.probes.items())
+        }
+    return document
 
 
 def badges_for(target: Mapping[str, Any]) -> tuple[Badge, Badge]:

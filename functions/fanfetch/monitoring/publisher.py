@@ -186,10 +186,14 @@ def publish(
     bucket: str,
     clock: store.CallClock,
     shown: Mapping[str, UrlVerdict] | None = None,
+    period_s: float | None = None,
+    region: str | None = None,
 ) -> dict[str, str]:
     """Count the run in its day and the incidents, then write the page, status.json and the badges that changed.
     Uptime counts what each check saw (a check inside a maintenance window not at all); incidents follow the state
-    shown after debouncing (`shown`, by target name), so one failing run does not open one.
+    shown after debouncing (`shown`, by target name), so one failing run does not open one. With several probe
+    regions (`region` is this run's) uptime counts the quorum's state, and not at all while it is unknown.
+    `period_s` is the schedule's period when the settings know it; else it is read from latest.json.
     Returns the keys written; a SinkError from any call ends the step (the runner reports it)."""
     written: dict[str, str] = {}
     shown = shown or {}
@@ -197,10 +201,19 @@ def publish(
 
     def outcome(verdict: Verdict) -> str:
         state = shown.get(verdict.seen.label)
-        return "maintenance" if state is not None and state.maintenance else verdict.health
+        if state is not None and state.maintenance:
+            return "maintenance"
+        if state is not None and state.quorum is not None:
+            return state.state
+        return verdict.health
 
     checks = [
-        rollups.Check(v.seen.label, outcome(v), v.seen.answer_ms if v.seen.answer_ms is not None else v.seen.elapsed_ms)
+        rollups.Check(
+            v.seen.label,
+            outcome(v),
+            v.seen.answer_ms if v.seen.answer_ms is not None else v.seen.elapsed_ms,
+            region,
+        )
         for v in verdicts
     ]
     day_key = rollups.rollup_key(now.date())
@@ -237,16 +250,16 @@ def publish(
     from fanfetch.monitoring import views
     from fanfetch.monitoring.render import page  # Jinja2 is loaded only when a page is written
 
-    view = views.page_view(
-        latest, now, tls_warn_days, targets, days, recorded, published.schedule_period_seconds(latest)
-    )
+    period_s = period_s or published.schedule_period_seconds(latest)
+    quorums = {name: verdict.quorum for name, verdict in shown.items() if verdict.quorum is not None}
+    view = views.page_view(latest, now, tls_warn_days, targets, days, recorded, period_s, quorums)
     timeout, attempts = clock.limit(f"s3://{bucket}/{STATUS_PAGE_KEY}")
     html = gzip.compress(page.render(view).encode(), compresslevel=6, mtime=0)
     store.write_object(
         bucket, STATUS_PAGE_KEY, html, "text/html; charset=utf-8", timeout, attempts=attempts, content_encoding="gzip"
     )
     written["status_page"] = f"s3://{bucket}/{STATUS_PAGE_KEY}"
-    status = published.status_document(latest, days, targets, now)
+    status = published.status_document(latest, days, targets, now, period_s, quorums)
     body = gzip.compress(json.dumps(status, separators=(",", ":")).encode(), compresslevel=6, mtime=0)
     status_sink = f"s3://{bucket}/{published.STATUS_JSON_KEY}"
     timeout, attempts = clock.limit(status_sink)

@@ -22,6 +22,8 @@ ROLLUPS_PREFIX = "history/"
 # bound, an over-estimate by at most one bucket (about 1.5x): enough for p50 and p95 on a status page.
 LATENCY_BOUNDS_MS = (10, 25, 50, 75, 100, 150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10000, 30000)
 OUTCOMES = ("up", "degraded", "down")
+# A planned outage, and a state too few probe regions could vouch for, count neither for nor against uptime.
+NOT_COUNTED = ("maintenance", "unknown")
 WINDOWS_DAYS = {"24h": 1, "7d": 7, "30d": 30, "90d": 90}
 
 
@@ -43,6 +45,8 @@ class TargetDay(BaseModel):
     degraded: list[int] = Field(default_factory=lambda: _zeros(24))
     down: list[int] = Field(default_factory=lambda: _zeros(24))
     latency: list[int] = Field(default_factory=lambda: _zeros(len(LATENCY_BOUNDS_MS) + 1))
+    # Several probe regions: each region's latency counts per bucket (absent for a single-region monitor).
+    regions: dict[str, list[int]] | None = None
 
     @field_validator("checks", "up", "degraded", "down")
     @classmethod
@@ -55,12 +59,27 @@ class TargetDay(BaseModel):
         size = len(LATENCY_BOUNDS_MS) + 1
         return (list(value) + _zeros(size))[:size]
 
+    @field_validator("regions")
+    @classmethod
+    def _region_buckets(cls, value: dict[str, list[int]] | None) -> dict[str, list[int]] | None:
+        if value is None:
+            return None
+        size = len(LATENCY_BOUNDS_MS) + 1
+        return {region: (list(counts) + _zeros(size))[:size] for region, counts in value.items()}
+
     def plus(self, other: TargetDay) -> TargetDay:
+        regions = None
+        if self.regions is not None or other.regions is not None:
+            regions = {region: list(counts) for region, counts in (self.regions or {}).items()}
+            for region, counts in (other.regions or {}).items():
+                mine = regions.get(region)
+                regions[region] = [a + b for a, b in zip(mine, counts, strict=True)] if mine else list(counts)
         return TargetDay(
             **{
                 name: [a + b for a, b in zip(getattr(self, name), getattr(other, name), strict=True)]
                 for name in ("checks", "up", "degraded", "down", "latency")
-            }
+            },
+            regions=regions,
         )
 
 
@@ -87,16 +106,18 @@ class DayRollup(BaseModel):
         return rollup
 
     def dump(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        # Nothing else is ever None: leaving out the absent region counts keeps a single-region day as it was
+        return self.model_dump(mode="json", exclude_none=True)
 
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One target's outcome in one run, as a rollup counts it."""
+    """One target's outcome in one run, as a rollup counts it; `region` when several regions probe it."""
 
     name: str
-    outcome: str  # up, degraded or down
+    outcome: str  # up, degraded, down; maintenance and unknown are not counted
     latency_ms: float | None
+    region: str | None = None
 
 
 def add_run(rollup: DayRollup | None, run_id: str, at: datetime, checks: Iterable[Check]) -> DayRollup:
@@ -107,8 +128,8 @@ def add_run(rollup: DayRollup | None, run_id: str, at: datetime, checks: Iterabl
         return current
     targets = dict(current.targets)
     for check in checks:
-        if check.outcome == "maintenance":
-            continue  # a planned outage counts neither for nor against uptime
+        if check.outcome in NOT_COUNTED:
+            continue
         before = targets.get(check.name)
         # Copies of the lists, not model_copy(deep=True): at 5,000 targets a deep copy per target costs seconds
         day = (
@@ -118,6 +139,9 @@ def add_run(rollup: DayRollup | None, run_id: str, at: datetime, checks: Iterabl
                 degraded=list(before.degraded),
                 down=list(before.down),
                 latency=list(before.latency),
+                regions={region: list(counts) for region, counts in before.regions.items()}
+                if before.regions is not None
+                else None,
             )
             if before is not None
             else TargetDay()
@@ -125,7 +149,11 @@ def add_run(rollup: DayRollup | None, run_id: str, at: datetime, checks: Iterabl
         day.checks[moment.hour] += 1
         getattr(day, check.outcome if check.outcome in OUTCOMES else "down")[moment.hour] += 1
         if check.latency_ms is not None:
-            day.latency[bisect.bisect_left(LATENCY_BOUNDS_MS, check.latency_ms)] += 1
+            bucket = bisect.bisect_left(LATENCY_BOUNDS_MS, check.latency_ms)
+            day.latency[bucket] += 1
+            if check.region is not None:
+                day.regions = day.regions or {}
+                day.regions.setdefault(check.region, _zeros(len(LATENCY_BOUNDS_MS) + 1))[bucket] += 1
         targets[check.name] = day
     return DayRollup(day=current.day, runs=[*current.runs, run_id], targets=targets)
 
@@ -311,6 +339,21 @@ def uptime(name: str, rollups: Mapping[date, DayRollup] | History, now: datetime
             windows[label] = _share(checks, down)
     figures = history.figures[(name, now)] = Uptime(windows, _percentile(latency, 0.5), _percentile(latency, 0.95))
     return figures
+
+
+def region_latency_p50(name: str, rollups: Mapping[date, DayRollup] | History, now: datetime) -> dict[str, float]:
+    """Each probe region's latency p50 for a target over today and yesterday (the last 24 hours, as `uptime`)."""
+    history = history_of(rollups)
+    today = now.astimezone(UTC).date()
+    summed: dict[str, list[int]] = {}
+    for day_back in (0, 1):
+        day = history.rollups.get(today - timedelta(days=day_back))
+        target = day.targets.get(name) if day else None
+        for region, counts in ((target.regions if target is not None else None) or {}).items():
+            before = summed.get(region)
+            summed[region] = [a + b for a, b in zip(before, counts, strict=True)] if before else list(counts)
+    found = {region: _percentile(counts, 0.5) for region, counts in summed.items()}
+    return {region: p50 for region, p50 in found.items() if p50 is not None}
 
 
 def daily_uptime(

@@ -31,7 +31,7 @@ from fanfetch.monitoring.state import (
     run_key,
 )
 from fanfetch.monitoring.targets import TOPIC_CHANNEL, Plan
-from fanfetch.monitoring.transitions import Rule, RunComparison
+from fanfetch.monitoring.transitions import Regional, Rule, RunComparison
 from fanfetch.observability import emit_run_metrics, logger
 from fanfetch.settings import Settings
 
@@ -103,7 +103,7 @@ def record_run(
         return payload
     started = now - timedelta(milliseconds=response.summary.elapsed_ms)
     try:
-        store.prepare("s3", settings.SINK_TIMEOUT_SECONDS)
+        store.prepare("s3", settings.SINK_TIMEOUT_SECONDS, settings.HOME_REGION or None)
         clock = store.CallClock(settings.SINK_TIMEOUT_SECONDS, sinks_until)
         begun = time.monotonic()
         kept = _keep(payload, verdicts, rules, plan, settings, request_id, scheduled, started, now, clock)
@@ -141,6 +141,18 @@ def rules_for(plan: Plan | None, now: datetime) -> list[Rule] | None:
     ]
 
 
+def regional_for(settings: Settings) -> Regional | None:
+    """This run's part in a monitor probed from several regions; None for a single-region monitor."""
+    if not settings.regional:
+        return None
+    return Regional(
+        region=settings.AWS_REGION or "local",
+        regions=tuple(settings.MONITOR_REGIONS),
+        quorum=settings.quorum,
+        period_s=settings.schedule_period_s,
+    )
+
+
 def annotate(payload: dict[str, Any], comparison: RunComparison) -> dict[str, Any]:
     """Each result gets its change and state; the summary counts went-down, recovered and changed."""
     for result, verdict in zip(payload["results"], comparison.verdicts, strict=True):
@@ -155,6 +167,14 @@ def annotate(payload: dict[str, Any], comparison: RunComparison) -> dict[str, An
         result["pending"] = verdict.pending
         result["event"] = verdict.event
         result["maintenance"] = verdict.maintenance
+        if verdict.quorum is not None:
+            result["quorum"] = {
+                "required": verdict.quorum.quorum,
+                "regions": {
+                    view.region: {"state": view.state, "fresh": view.fresh, "dissenting": view.dissenting}
+                    for view in verdict.quorum.regions
+                },
+            }
     payload["summary"]["went_down"] = comparison.went_down
     payload["summary"]["recovered"] = comparison.recovered
     payload["summary"]["changed"] = comparison.changed
@@ -229,7 +249,9 @@ def _update_latest(
     latest = f"s3://{bucket}/{LATEST_KEY}"
     for attempt in range(1, LATEST_WRITE_ATTEMPTS + 1):
         previous, etag = _read_latest(bucket, clock)
-        comparison = transitions.compare_run(verdicts, previous, started, run, settings.TLS_WARN_DAYS, rules)
+        comparison = transitions.compare_run(
+            verdicts, previous, started, run, settings.TLS_WARN_DAYS, rules, regional_for(settings)
+        )
         comparison.config_news = settle_config_error(comparison.latest, config_error, iso(started))
         # Compact: every run rewrites it, and at 5,000 targets indentation alone is a third of its size
         body = json.dumps(comparison.latest.dump(), separators=(",", ":")).encode()
@@ -254,10 +276,11 @@ def _update_latest(
     return LatestUpdate(comparison, merged=False)
 
 
-def channel_news(comparison: RunComparison, channel: str, config_news: str | None) -> News:
-    """What one channel is told: the events and certificates of the targets routed to it, and a new
-    configuration problem (every channel hears of that)."""
+def channel_news(comparison: RunComparison, channel: str, config_news: str | None, monitor_news: bool = True) -> News:
+    """What one channel is told: the events and certificates of the targets routed to it, and news of the whole
+    monitor (a new configuration problem, a probe region gone silent or back), which every channel hears."""
     return News(
+        silences=comparison.silences if monitor_news else (),
         events=[v for v in comparison.alerts if channel in (v.notify or (TOPIC_CHANNEL,))],
         tls_expiring=[
             v for v in comparison.tls_expiring if channel in (v.notify or (TOPIC_CHANNEL,)) and v.maintenance is None
@@ -271,7 +294,7 @@ Channel = SnsChannel | SlackChannel | WebhookChannel
 
 def _parameter(name: str, settings: Settings, clock: store.CallClock) -> str:
     timeout, attempts = clock.limit(f"SSM parameter {name}")
-    return store.read_parameter(name, timeout, attempts)
+    return store.read_parameter(name, timeout, attempts, region=settings.HOME_REGION or None)
 
 
 def _channel(name: str, plan: Plan | None, settings: Settings, clock: store.CallClock) -> Channel:
@@ -346,6 +369,8 @@ def _announce(
         "reminded": [v.name for v in comparison.alerts if v.event == "reminder"],
         "tls_expiring": [v.name for v in comparison.tls_expiring if v.maintenance is None],
         "config_error": config_news,
+        "regions_silent": [s.region for s in comparison.silences if s.event == "silent"],
+        "regions_back": [s.region for s in comparison.silences if s.event == "resumed"],
         "message_id": None,
         "channels": {},
     }
@@ -353,8 +378,9 @@ def _announce(
     for name in names:
         # Every sns channel is the one stack topic: the configuration problem is published to it once.
         is_topic = _channel_type(name, plan) == "sns"
-        news = channel_news(comparison, name, None if is_topic and topic_told else config_news)
-        topic_told = topic_told or (is_topic and bool(news.config_error))
+        once = not (is_topic and topic_told)
+        news = channel_news(comparison, name, config_news if once else None, monitor_news=once)
+        topic_told = topic_told or (is_topic and bool(news.config_error or news.silences))
         if not news or not _configured(name, plan, settings):
             continue
         message = render(news, run, settings.TLS_WARN_DAYS, LIMITS[_channel_type(name, plan)], document)
@@ -447,6 +473,9 @@ def _keep(
         reason = f"still changing after {LATEST_WRITE_ATTEMPTS} attempts; this run's state is not in it"
         _sink_failed(errors, "results bucket", SinkError(f"s3://{bucket}/{LATEST_KEY}", reason))
     # The alert goes first: of what follows, it is what a person is waiting for.
+    regional = regional_for(settings)
+    if regional is not None and regional.region not in regional.regions:
+        errors.append(f"region {regional.region} is not in MONITOR_REGIONS: its verdicts are kept but not counted")
     if plan is not None and plan.config_error:
         payload["monitor"]["config_error"] = plan.config_error
         errors.append(f"targets file invalid, the last good configuration was used: {plan.config_error}")
@@ -471,7 +500,16 @@ def _keep(
 
             shown = {verdict.name or verdict.url: verdict for verdict in comparison.verdicts}
             published = publisher.publish(
-                comparison.latest, verdicts, run, now, settings.TLS_WARN_DAYS, bucket, clock, shown
+                comparison.latest,
+                verdicts,
+                run,
+                now,
+                settings.TLS_WARN_DAYS,
+                bucket,
+                clock,
+                shown,
+                settings.schedule_period_s,
+                regional.region if regional is not None else None,
             )
             stored.update(published)
     except SinkError as exc:

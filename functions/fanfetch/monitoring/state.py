@@ -29,6 +29,8 @@ HISTORY_POINTS = 6
 
 # The one verdict type: the judge decides it, and the metrics, the stored state, the page and the alert show it.
 Health = Literal["up", "degraded", "down"]
+# A target's state as stored and shown: a health, or unknown when too few probe regions have a fresh verdict.
+State = Literal["up", "degraded", "down", "unknown"]
 Number = Annotated[int | float, Field(allow_inf_nan=False)]
 
 
@@ -117,7 +119,7 @@ def clean_point(point: Mapping[str, Any]) -> HistoryPoint:
 class UrlState(Lenient):
     """One URL's entry in latest.json: its health and since when, its last check, what changed, its history."""
 
-    state: Health | None = None
+    state: State | None = None
     since: str | None = None
     checked_at: str | None = None
     ok: bool | None = None
@@ -143,8 +145,19 @@ class UrlState(Lenient):
     pending: str | None = None
     last_reminder: str | None = None
     maintenance: str | None = None
+    # Several probe regions: each region's own entry (its debounced state, counters and last check), and the
+    # last state the quorum knew while it is unknown, so that a return to it is no news.
+    regions: dict[str, UrlState] | None = None
+    known: Health | None = None
 
     _times = field_validator("since", "checked_at", "last_reminder", mode="before")(_moment)
+
+    @field_validator("regions", mode="before")
+    @classmethod
+    def _region_entries_only(cls, value: object) -> object:
+        if not isinstance(value, Mapping):
+            return None
+        return {str(region): entry for region, entry in value.items() if isinstance(entry, Mapping | UrlState)}
 
     @field_validator("last_change", mode="before")
     @classmethod
@@ -210,6 +223,18 @@ class ConfigError(Lenient):
     using: str | None = None
 
 
+class ProbeRecord(Lenient):
+    """One probe region's runs as latest.json keeps them, to tell a region that stopped from one that runs."""
+
+    last_run: str | None = None
+    previous_run: str | None = None
+    # When a run first expected this region (it may never have run), and when its silence was announced.
+    expected_since: str | None = None
+    silent_since: str | None = None
+
+    _times = field_validator("last_run", "previous_run", "expected_since", "silent_since", mode="before")(_moment)
+
+
 class LatestDocument(Lenient):
     """latest.json: the state of every URL monitor runs have checked, merged by conditional writes."""
 
@@ -221,6 +246,8 @@ class LatestDocument(Lenient):
     pending: list[PendingDelivery] | None = None
     # The monitors file's current problem, if any, and whether it was announced.
     config_error: ConfigError | None = None
+    # Several probe regions: each region's runs, by region.
+    probes: dict[str, ProbeRecord] | None = None
 
     @field_validator("urls", mode="before")
     @classmethod

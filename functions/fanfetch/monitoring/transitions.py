@@ -4,19 +4,22 @@ and down and since when, reminders, the once-only certificate warning, and the n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from fanfetch.monitoring.judge import Verdict
 from fanfetch.monitoring.observation import Observation
+from fanfetch.monitoring.quorum import QuorumVerdict, RegionVerdict, Silence, decide, fresh_window, is_fresh
 from fanfetch.monitoring.state import (
     HISTORY_POINTS,
     SCHEMA_VERSION,
     Health,
     HistoryPoint,
     LatestDocument,
+    ProbeRecord,
     RunInfo,
+    State,
     UrlState,
     iso,
     parse_iso,
@@ -44,6 +47,17 @@ class Rule:
 IMMEDIATE = Rule()
 
 
+@dataclass(frozen=True, slots=True)
+class Regional:
+    """A monitor probed from several regions: this run's region, every probing region, how many must agree, and
+    the schedule's period when it is known (else it is read from this region's own runs)."""
+
+    region: str
+    regions: tuple[str, ...]
+    quorum: int
+    period_s: float | None = None
+
+
 @dataclass(slots=True)
 class UrlVerdict:
     """One URL's health this run, compared with its previous check."""
@@ -51,7 +65,7 @@ class UrlVerdict:
     url: str
     change: Change
     changes: dict[str, Any]
-    state: Health
+    state: State
     since: str
     seconds_in_state: float
     tls_days_left: float | None = None
@@ -59,7 +73,7 @@ class UrlVerdict:
     error: str | None = None
     name: str = ""
     seen: Health = "up"
-    previous: Health | None = None
+    previous: State | None = None
     reason: str = ""
     event: Event | None = None
     # For a recovery, how long the target was down; for a reminder, how long it has been down so far.
@@ -70,6 +84,8 @@ class UrlVerdict:
     reminded: bool = False
     maintenance: str | None = None
     notify: tuple[str, ...] = ()
+    # Several probe regions: the quorum's verdict, with each region's part in it.
+    quorum: QuorumVerdict | None = None
 
     @property
     def went_down(self) -> bool:
@@ -97,6 +113,8 @@ class RunComparison:
     tls_expiring: list[UrlVerdict] = field(default_factory=list)
     # Whether the targets file's problem is new this run (set by the runner).
     config_news: bool = False
+    # Several probe regions: regions that fell silent or came back this run.
+    silences: list[Silence] = field(default_factory=list)
 
     @property
     def alerts(self) -> list[UrlVerdict]:
@@ -169,7 +187,7 @@ def transition(
     failing, passing = (failing + 1, 0) if health == "down" else (0, passing + 1)
     verdict.failing, verdict.passing = failing, passing
     # A target never seen before counts as up until its failures say otherwise.
-    confirmed: Health = previous if previous is not None else "up"
+    confirmed: Health = previous if previous is not None and previous != "unknown" else "up"
     if health == "down":
         if confirmed != "down" and failing < rule.failures_before_down:
             verdict.state = confirmed
@@ -212,22 +230,28 @@ def next_state(
     now: str,
     tls_warn_days: float,
     group: str | None = None,
+    regions: dict[str, UrlState] | None = None,
+    known: Health | None = None,
 ) -> UrlState:
-    """The URL's entry in the next latest.json, its history one point longer and at most HISTORY_POINTS long."""
+    """The URL's entry in the next latest.json, its history one point longer and at most HISTORY_POINTS long.
+    With `regions` (several probe regions) the counters live in each region's entry, not in the target's."""
     history = list((before.history if before is not None else None) or [])[-(HISTORY_POINTS - 1) :]
     point: HistoryPoint = {"at": now, "ok": seen.ok, "status": seen.status, "bytes": seen.bytes, "ms": seen.elapsed_ms}
     history.append(point)
     last_reminder = before.last_reminder if before is not None and verdict.event != "down" else None
     if verdict.event == "reminder" and verdict.maintenance is None:
         last_reminder = now
+    per_region: dict[str, Any] = (
+        {"regions": regions, **({"known": known} if known is not None else {})}
+        if regions is not None
+        else {"failing": verdict.failing, "passing": verdict.passing, "pending": verdict.pending}
+    )
     return UrlState(
+        **per_region,
         url=seen.url,
         group=group,
         reason=verdict.reason or None,
         seen=verdict.seen,
-        failing=verdict.failing,
-        passing=verdict.passing,
-        pending=verdict.pending,
         last_reminder=last_reminder if verdict.state == "down" else None,
         maintenance=verdict.maintenance,
         state=verdict.state,
@@ -253,6 +277,7 @@ def compare_run(
     run: RunInfo,
     tls_warn_days: float,
     rules: Sequence[Rule] | None = None,
+    regional: Regional | None = None,
 ) -> RunComparison:
     """Compare each judged observation with its entry in the previous latest.json and build the next one.
 
@@ -262,25 +287,35 @@ def compare_run(
     schedule's own Input arrives as one) checks what it was asked: it keeps the other entries, except those
     nobody checked for STALE_ENTRY_DAYS. An entry written by a newer run (an overlapping invocation that
     finished first) is kept: this run's verdict is still reported, but it does not overwrite fresher state, and
-    a run older than the document's run removes nothing.
+    a run older than the document's run removes nothing. With `regional`, each verdict is debounced as this
+    region's and the target's state is the quorum's (see `regional_verdict`).
     """
     now = iso(started)
     urls = dict(previous.urls) if previous is not None else {}
     comparison = RunComparison(verdicts=[], latest=LatestDocument())
+    probes: dict[str, ProbeRecord] | None = None
+    fresh_for_s: float | None = None
+    if regional is not None:
+        probes, comparison.silences, fresh_for_s = _probe_runs(previous, regional, started)
     for index, judged in enumerate(verdicts):
         seen = judged.seen
         rule = rules[index] if rules is not None else IMMEDIATE
         before = urls.get(seen.label)
-        verdict = transition(before, seen, judged.health, started, tls_warn_days, rule, judged.reason)
+        if regional is not None:
+            verdict, entry = regional_verdict(before, judged, started, tls_warn_days, rule, regional, fresh_for_s)
+        else:
+            verdict = transition(before, seen, judged.health, started, tls_warn_days, rule, judged.reason)
+            entry = None
+            if before is None or (before.checked_at or "") <= now:  # else written by a newer run
+                entry = next_state(before, seen, verdict, now, tls_warn_days, rule.group)
         comparison.verdicts.append(verdict)
         comparison.went_down += verdict.went_down
         comparison.recovered += verdict.recovered
         comparison.changed += verdict.change == "changed"
         if verdict.tls_warning:
             comparison.tls_expiring.append(verdict)
-        if before is not None and (before.checked_at or "") > now:
-            continue  # written by a newer run
-        urls[seen.label] = next_state(before, seen, verdict, now, tls_warn_days, rule.group)
+        if entry is not None:
+            urls[seen.label] = entry
     newest_run = previous.run if previous is not None else None
     keep_previous_run = newest_run is not None and (newest_run.at or "") > now
     if not keep_previous_run:
@@ -296,6 +331,8 @@ def compare_run(
         run=newest_run if keep_previous_run else run,
         urls=urls,
     )
+    if probes is not None:
+        comparison.latest.probes = probes
     if previous is not None:
         # Carried over; the runner settles them after delivering.
         if previous.pending is not None:
@@ -303,3 +340,98 @@ def compare_run(
         if previous.config_error is not None:
             comparison.latest.config_error = previous.config_error
     return comparison
+
+
+def _probe_runs(
+    previous: LatestDocument | None, regional: Regional, started: datetime
+) -> tuple[dict[str, ProbeRecord], list[Silence], float | None]:
+    """Each region's runs with this one counted, the regions that fell silent or came back (told once), and how
+    long a verdict stays fresh: two periods of the schedule, or of this region's own last two runs."""
+    now = iso(started)
+    probes = {region: record.model_copy() for region, record in ((previous.probes if previous else None) or {}).items()}
+    own = probes.get(regional.region) or ProbeRecord()
+    period_s = regional.period_s
+    if period_s is None and own.last_run is not None:
+        period_s = max(0.0, (started - parse_iso(own.last_run)).total_seconds()) or None
+    fresh_for_s = fresh_window(period_s)
+    silences: list[Silence] = []
+    if own.silent_since is not None:
+        silences.append(Silence(regional.region, "resumed", own.last_run))
+    if own.last_run is None or own.last_run <= now:
+        own = ProbeRecord(last_run=now, previous_run=own.last_run)
+    probes[regional.region] = own
+    for region in regional.regions:
+        if region == regional.region:
+            continue
+        record = probes.get(region) or ProbeRecord(expected_since=now)
+        if record.silent_since is None and not is_fresh(record.last_run or record.expected_since, started, fresh_for_s):
+            silences.append(Silence(region, "silent", record.last_run))
+            record = record.model_copy(update={"silent_since": now})
+        probes[region] = record
+    return probes, silences, fresh_for_s
+
+
+# What a region keeps of its own: its debounced state and counters, and its last check.
+REGION_FIELDS = (
+    "state", "since", "seen", "reason", "failing", "passing", "pending", "checked_at", "elapsed_ms", "ok", "status",
+    "bytes", "sha256", "maintenance",
+)  # fmt: skip
+
+
+def _region_entry(state: UrlState) -> UrlState:
+    return UrlState(**{name: getattr(state, name) for name in REGION_FIELDS if getattr(state, name) is not None})
+
+
+def regional_verdict(
+    before: UrlState | None,
+    judged: Verdict,
+    started: datetime,
+    tls_warn_days: float,
+    rule: Rule,
+    regional: Regional,
+    fresh_for_s: float | None,
+) -> tuple[UrlVerdict, UrlState]:
+    """One target seen from one of several regions: the verdict is debounced (expectations, runs in a row,
+    maintenance) as this region's own, then the target's state is what a quorum of the fresh regions says.
+    Events and reminders follow that state, so a region that disagrees alone makes no news. An unknown state
+    (too few fresh regions) makes none either, and a return to the last known state is no change."""
+    now = iso(started)
+    seen = judged.seen
+    own_before = (before.regions or {}).get(regional.region) if before is not None else None
+    own_rule = replace(rule, remind_every_s=None)  # reminders follow the quorum's state
+    own = transition(own_before, seen, judged.health, started, tls_warn_days, own_rule, judged.reason)
+    regions = dict((before.regions or {}) if before is not None else {})
+    if own_before is None or (own_before.checked_at or "") <= now:  # else a newer run of this region wrote it
+        regions[regional.region] = _region_entry(next_state(own_before, seen, own, now, tls_warn_days))
+    said = {
+        region: RegionVerdict(region, entry.state, entry.checked_at, entry.reason or "", entry.elapsed_ms)
+        for region, entry in regions.items()
+        if entry.state is not None and entry.state != "unknown" and entry.checked_at is not None
+    }
+    decided = decide(said, regional.regions, regional.quorum, started, fresh_for_s)
+    # While unknown, the entry keeps the state last known; the quorum is judged against that one
+    known: Health | None = None
+    if before is not None:
+        known = before.known if before.state == "unknown" else before.state
+    target_before = before.model_copy(update={"state": known}) if before is not None else None
+    if decided.state == "unknown":
+        verdict = transition(target_before, seen, known or "up", started, tls_warn_days, IMMEDIATE, "")
+        verdict.state, verdict.event, verdict.duration_s = "unknown", None, None
+        was_unknown = before is not None and before.state == "unknown" and before.since is not None
+        verdict.since = before.since if was_unknown and before is not None and before.since else now
+        verdict.seconds_in_state = max(0.0, (started - parse_iso(verdict.since)).total_seconds())
+        verdict.reason = decided.explain()
+    else:
+        cause = next((said[region].reason for region in decided.agreeing() if said[region].reason), "")
+        reason = f"{decided.explain()}: {cause}" if cause else decided.explain()
+        target_rule = Rule(remind_every_s=rule.remind_every_s, maintenance=rule.maintenance, notify=rule.notify)
+        verdict = transition(target_before, seen, decided.state, started, tls_warn_days, target_rule, reason)
+        known = None
+    # What this region saw, as it saw it: its own changes, its raw health and any change still pending
+    verdict.change, verdict.changes = own.change, own.changes
+    verdict.seen, verdict.pending = own.seen, own.pending
+    verdict.quorum = decided
+    if decided.state == "up":
+        verdict.error = None  # a region's failure the quorum outvoted is its own, shown with that region
+    entry = next_state(target_before, seen, verdict, now, tls_warn_days, rule.group, regions=regions, known=known)
+    return verdict, entry

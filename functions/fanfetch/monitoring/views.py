@@ -9,10 +9,11 @@ from datetime import date, datetime, timedelta
 
 from fanfetch.monitoring.incidents import IncidentsDocument
 from fanfetch.monitoring.published import natural_key, percent
-from fanfetch.monitoring.rollups import DayRollup, History, daily_uptime, history_of, uptime
+from fanfetch.monitoring.quorum import QuorumVerdict
+from fanfetch.monitoring.rollups import DayRollup, History, daily_uptime, history_of, region_latency_p50, uptime
 from fanfetch.monitoring.state import LatestDocument, RunInfo, UrlState, iso, parse_iso
 
-STATES_ORDER = {"down": 0, "degraded": 1, "maintenance": 2, "up": 3}
+STATES_ORDER = {"down": 0, "degraded": 1, "unknown": 2, "maintenance": 3, "up": 4}
 # Past this many targets the page shows a card with a day bar for the targets that are not up (at most this many)
 # and one line for each of the others, so that a page of 5,000 targets stays small; status.json has them all.
 DETAIL_LIMIT = 100
@@ -27,6 +28,17 @@ class DayCell:
     day: str
     level: str  # none, full, high, low, bad
     title: str
+
+
+@dataclass(frozen=True, slots=True)
+class RegionCell:
+    """One probe region's part in a target's state: what it said, its latency p50 over 24 h, and whether it
+    disagrees with the quorum or has gone silent."""
+
+    region: str
+    state: str  # up, degraded, down, or silent (no fresh verdict)
+    latency_p50: str
+    dissenting: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +68,13 @@ class Row:
     note: str | None = None
     maintenance: str | None = None
     group: str | None = None
+    regions: list[RegionCell] = field(default_factory=list)
+    quorum: str | None = None  # "quorum 2 of 3 regions"
+    checked_from: str | None = None  # the region whose check the status and size are from
+
+    @property
+    def dissenting(self) -> list[str]:
+        return [cell.region for cell in self.regions if cell.dissenting]
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +104,8 @@ class PageView:
     run: RunInfo = field(default_factory=RunInfo)
     # A banner: the targets file is invalid and the last good configuration is in use.
     config_error: str | None = None
+    # Several probe regions: those whose runs stopped.
+    silent_regions: list[str] = field(default_factory=list)
 
     @property
     def rows(self) -> list[Row]:
@@ -150,10 +171,23 @@ def row(
     now: datetime,
     rollups: Mapping[date, DayRollup] | History | None = None,
     compact: bool = False,
+    decided: QuorumVerdict | None = None,
 ) -> Row:
     in_state = (now - parse_iso(entry.since)).total_seconds() if entry.since is not None else 0.0
     days = rollups or {}
     figures = uptime(name, days, now)
+    cells = []
+    if decided is not None:
+        p50 = region_latency_p50(name, days, now) if not compact else {}
+        cells = [
+            RegionCell(
+                region=view.region,
+                state=(view.state or "silent") if view.fresh else "silent",
+                latency_p50=_ms(p50.get(view.region)),
+                dissenting=view.dissenting,
+            )
+            for view in decided.regions
+        ]
     url = entry.url or name
     label = name if name == url else f"{name} ({url})"
     return Row(
@@ -181,7 +215,15 @@ def row(
         tls_days=entry.tls_days_left,
         days=[] if compact else day_cells(daily_uptime(name, days, now.date())),
         compact=compact,
+        regions=cells,
+        checked_from=_last_region(entry),
+        quorum=f"quorum {decided.quorum} of {len(decided.regions)} regions" if decided is not None else None,
     )
+
+
+def _last_region(entry: UrlState) -> str | None:
+    checked = [(region.checked_at or "", name) for name, region in (entry.regions or {}).items()]
+    return max(checked)[1] if checked else None
 
 
 def _up(latest: LatestDocument, name: str) -> bool:
@@ -196,6 +238,7 @@ def page_view(
     rollups: Mapping[date, DayRollup] | History | None = None,
     incidents: IncidentsDocument | None = None,
     period_s: float | None = None,
+    quorums: Mapping[str, QuorumVerdict] | None = None,
 ) -> PageView:
     """The page's values: the current targets (all of latest.json's when not given), down first and then in
     natural order of name, with their uptime, 90-day bar and the incidents."""
@@ -205,8 +248,16 @@ def page_view(
     known.sort(key=lambda name: (STATES_ORDER.get(latest.urls[name].state or "down", 0), natural_key(name)))
     large = len(known) > DETAIL_LIMIT
     history = history_of(rollups or {})
+    decided = quorums or {}
     rows = [
-        row(name, latest.urls[name], now, history, compact=large and (index >= DETAIL_LIMIT or _up(latest, name)))
+        row(
+            name,
+            latest.urls[name],
+            now,
+            history,
+            compact=large and (index >= DETAIL_LIMIT or _up(latest, name)),
+            decided=decided.get(name),
+        )
         for index, name in enumerate(known)
     ]
     counts = {state: sum(r.state == state for r in rows) for state in STATES_ORDER}
@@ -239,4 +290,5 @@ def page_view(
         tls_warn_days=tls_warn_days,
         incidents=incident_rows[:50],
         run=latest.run or RunInfo(),
+        silent_regions=sorted(region for region, record in (latest.probes or {}).items() if record.silent_since),
     )

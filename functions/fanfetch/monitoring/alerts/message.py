@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from fanfetch.monitoring.quorum import Silence
 from fanfetch.monitoring.state import RunInfo
 from fanfetch.monitoring.transitions import RunComparison, UrlVerdict
 from fanfetch.monitoring.views import duration
@@ -46,14 +47,16 @@ class News:
     events: Sequence[UrlVerdict] = ()
     tls_expiring: Sequence[UrlVerdict] = ()
     config_error: str | None = None
+    # Several probe regions: a region that fell silent or came back.
+    silences: Sequence[Silence] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.events or self.tls_expiring or self.config_error)
+        return bool(self.events or self.tls_expiring or self.config_error or self.silences)
 
 
 def event_record(verdict: UrlVerdict) -> dict[str, Any]:
-    """One event as a webhook carries it."""
-    return {
+    """One event as a webhook carries it; with several probe regions, what each region said."""
+    record: dict[str, Any] = {
         "name": verdict.name or verdict.url,
         "url": verdict.url,
         "event": verdict.event,
@@ -63,6 +66,9 @@ def event_record(verdict: UrlVerdict) -> dict[str, Any]:
         "since": verdict.since,
         "duration_s": round(verdict.duration_s, 3) if verdict.duration_s is not None else None,
     }
+    if verdict.quorum is not None:
+        record["regions"] = {view.region: view.state if view.fresh else "silent" for view in verdict.quorum.regions}
+    return record
 
 
 def _label(verdict: UrlVerdict) -> str:
@@ -100,6 +106,12 @@ def render(
         parts.append(f"{len(reminders)} still down")
     if news.tls_expiring:
         parts.append(f"{len(news.tls_expiring)} certificate(s) expiring")
+    silent = [s for s in news.silences if s.event == "silent"]
+    resumed = [s for s in news.silences if s.event == "resumed"]
+    if silent:
+        parts.append(f"{len(silent)} region(s) silent")
+    if resumed:
+        parts.append(f"{len(resumed)} region(s) back")
     subject = f"fanfetch: {', '.join(parts)}"[: limits.subject_chars]
     header = [f"fanfetch run {run.request_id or ''} at {run.at or ''}", ""]
     where = document or run.key
@@ -118,6 +130,14 @@ def render(
             f"CERTIFICATES EXPIRING WITHIN {tls_warn_days:g} DAYS",
             [f"{_label(v)} - {v.tls_days_left:.1f} days left" for v in news.tls_expiring if v.tls_days_left],
         ),
+        (
+            "PROBE REGIONS SILENT",
+            [
+                f"{s.region} - no run since {s.last_run or 'it was expected'}; its verdicts no longer count"
+                for s in silent
+            ],
+        ),
+        ("PROBE REGIONS BACK", [f"{s.region} - running again" for s in resumed]),
     ]
     budget = limits.text_bytes - sum(len(line.encode()) + 1 for line in header + footer)
     lines = list(header)
@@ -139,7 +159,11 @@ def render(
     run_record = {**run.model_dump(), "document": where}
     if news.config_error:
         run_record["config_error"] = news.config_error
-    records = tuple(event_record(v) for v in news.events) + tuple(
-        {**event_record(v), "event": "certificate", "tls_days_left": v.tls_days_left} for v in news.tls_expiring
+    records = (
+        tuple(event_record(v) for v in news.events)
+        + tuple(
+            {**event_record(v), "event": "certificate", "tls_days_left": v.tls_days_left} for v in news.tls_expiring
+        )
+        + tuple({"event": f"region_{s.event}", "region": s.region, "last_run": s.last_run} for s in news.silences)
     )
     return Message(subject=subject, text="\n".join(lines).rstrip() + "\n", events=records, run=run_record)
