@@ -4,7 +4,7 @@ process, the counts and any sink errors.
 
 The environment names the results bucket, TARGETS_S3_URI and an S3 endpoint on loopback (a moto server); the
 Lambda context gives the monitor function's timeout and memory (template.yaml). BENCH_PROFILE=FILE writes a
-cProfile of the run there; BENCH_STAGES=1 adds the peak RSS after each step of the run.
+cProfile of the run there; BENCH_STAGES=1 adds the peak RSS after each step of the run and its seconds.
 """
 
 from __future__ import annotations
@@ -38,16 +38,28 @@ class ScheduleContext:
         return int((self._ends - time.monotonic()) * 1000)
 
 
-def watch_stages() -> list[tuple[str, float]]:
-    """Wrap the steps of a run so that the peak RSS after each is recorded: where the high-water mark rises."""
+def peak_rss_mb() -> float:
+    """This program's peak RSS: VmHWM of its own address space. Not getrusage's ru_maxrss: Linux carries the
+    parent's high-water mark into a child across fork and exec, and the parent here holds the moto server."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def watch_stages() -> list[tuple[str, float, float]]:
+    """Wrap the steps of a run so that the peak RSS after each, and its seconds, are recorded: where the
+    high-water mark rises and where the time goes."""
     from fanfetch import service
-    from fanfetch.monitoring import published, publisher, rollups, runner, targets, views
+    from fanfetch.monitoring import published, publisher, rollups, runner, targets, transitions, views
     from fanfetch.monitoring.render import page
 
-    marks: list[tuple[str, float]] = []
+    marks: list[tuple[str, float, float]] = []
     steps = [
         (targets, "load_plan"),
         (service, "run_plan"),
+        (runner, "_read_latest"),
+        (transitions, "compare_run"),
         (runner, "_update_latest"),
         (runner, "run_document"),
         (publisher, "merge_write"),
@@ -62,8 +74,9 @@ def watch_stages() -> list[tuple[str, float]]:
         real = getattr(module, name)
 
         def wrapped(*args: object, _real: object = real, _name: str = name, **kwargs: object) -> object:
+            started = time.perf_counter()
             result = _real(*args, **kwargs)  # type: ignore[operator]
-            marks.append((_name, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024))
+            marks.append((_name, peak_rss_mb(), round(time.perf_counter() - started, 3)))
             return result
 
         setattr(module, name, wrapped)
@@ -101,7 +114,7 @@ def main() -> None:
                 "cpu_s": cpu,
                 "fetch_ms": summary["elapsed_ms"],
                 "sink_ms": monitor.get("sink_ms"),
-                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "peak_rss_mb": peak_rss_mb(),
                 "total": summary["total"],
                 "ok": summary["ok"],
                 "errors": monitor.get("errors"),

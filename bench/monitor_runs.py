@@ -83,7 +83,10 @@ def monitor_world(count: int) -> Iterator[tuple[dict[str, str], Any, str]]:
     from bench.run import moto_s3, origins
     from tools.processes import free_port
 
-    ports = [free_port() for _ in range(HOSTS)]
+    ports: list[int] = []
+    while len(ports) < HOSTS:  # free_port() may give a port twice, and one process cannot listen on it twice
+        if (port := free_port()) not in ports:
+            ports.append(port)
     with origins(ports), moto_s3(BUCKET) as endpoint:
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
         targets = target_urls(ports, count)

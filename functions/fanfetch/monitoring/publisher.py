@@ -36,7 +36,7 @@ def merge_write[Document](
     key: str,
     read: Callable[[object], Document],
     change: Callable[[Document], Document],
-    dump: Callable[[Document], dict[str, Any]],
+    dump: Callable[[Document], dict[str, Any] | bytes],
     clock: store.CallClock,
     unchanged: Callable[[Document, Document], bool] | None = None,
 ) -> Document | None:
@@ -57,7 +57,7 @@ def merge_write[Document](
             store.write_object(
                 bucket,
                 key,
-                json.dumps(dump(changed)).encode(),
+                dumped if isinstance(dumped := dump(changed), bytes) else json.dumps(dumped).encode(),
                 "application/json",
                 timeout,
                 if_match=stored.etag if stored is not None else None,
@@ -222,7 +222,7 @@ def publish(
         day_key,
         lambda document: rollups.DayRollup.read(document, now.date()),
         lambda rollup: rollups.add_run(rollup, run_id, now, checks),
-        rollups.DayRollup.dump,
+        rollups.DayRollup.dump_json,
         clock,
     )
     if today_rollup is not None:

