@@ -207,7 +207,9 @@ def _read_latest(bucket: str, clock: store.CallClock) -> tuple[LatestDocument | 
     except ValueError:
         logger.warning("latest.json is not JSON; starting afresh", extra={"bucket": bucket})
         return None, stored.etag
-    return LatestDocument.read(document), stored.etag
+    etag = stored.etag
+    del stored  # the bytes are parsed: megabytes at scale
+    return LatestDocument.read_parsed(document), etag
 
 
 @dataclass(slots=True)
