@@ -27,7 +27,7 @@ export AWS_DEFAULT_REGION ?= us-east-1
 export AWS_ENDPOINT_URL ?= http://127.0.0.1:9
 export AWS_MAX_ATTEMPTS ?= 1
 
-.PHONY: help dev lint format schema typecheck validate scan build test check docs-check invoke demo monitor-run jobs-demo monitor-demo chromium serve bench cost deploy delete clean
+.PHONY: help dev lint format schema typecheck validate scan build test check docs-check invoke demo monitor-run jobs-demo monitor-demo chromium serve bench cost deploy delete deploy-regions delete-regions clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' \
@@ -60,8 +60,10 @@ typecheck: dev ## mypy, strict on functions/ and client/
 	$(BIN)/mypy
 
 # `sam validate --lint` sees the template before the SAM transform; the roles and state machine SAM writes are
-# linted after it, translated offline, with 0 errors and 0 warnings.
-validate: dev ## sam validate --lint, then cfn-lint on the SAM-translated template (IAM included)
+# linted after it, translated offline, with 0 errors and 0 warnings. cfn-lint follows every condition itself, so a
+# probe stack (HomeBucket set) is linted as well as the home stack: a Ref from the probe's function to a home-only
+# resource is a warning (W1001), hence an error here.
+validate: dev ## sam validate --lint, then cfn-lint on the SAM-translated template (IAM included; home and probe stacks)
 	$(BIN)/sam validate --lint
 	$(PY) -m tools.translate_template template.yaml .aws-sam/translated.json
 	$(BIN)/cfn-lint .aws-sam/translated.json
@@ -127,8 +129,8 @@ serve: dev ## local API as API Gateway v2 events: make serve PORT=3000 (the defa
 bench: build ## fanfetch against the naive loop and a featureless floor, medians: make bench ARGS="--only longtail"
 	$(PY) -m bench.run $(ARGS)
 
-cost: dev ## price a million URLs from the measured chunk (bench/results/chunk.json) into docs/cost.md
-	$(PY) -m bench.cost
+cost: dev ## price a million URLs and a monitor from N regions from the measured runs into docs/cost.md (ARGS="--regions 3 --targets 1000 --period 300": one monitor)
+	$(PY) -m bench.cost $(ARGS)
 
 deploy: dev ## build for the template's architecture and deploy with samconfig.toml
 	rm -f $(BUILD_STAMP)  # the deploy build replaces this machine's build
@@ -138,6 +140,19 @@ deploy: dev ## build for the template's architecture and deploy with samconfig.t
 
 delete: dev ## delete the deployed stack
 	env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY $(BIN)/sam delete
+
+# REGIONS="home probe ...": the first region holds the bucket, page, topic and alarms; the others only probe.
+# The deploy build replaces this machine's build, as in `make deploy`.
+REGIONS_ARGS = $(REGIONS) $(if $(PARAMS),--params '$(PARAMS)') $(if $(QUORUM),--quorum $(QUORUM)) $(if $(DRY_RUN),--dry-run)
+
+deploy-regions: dev ## home stack + a probe stack per region: make deploy-regions REGIONS="us-east-1 eu-west-1" PARAMS="K=V" QUORUM=N DRY_RUN=1
+	@test -n "$(REGIONS)" || { echo 'usage: make deploy-regions REGIONS="us-east-1 eu-west-1 ..." (home first)'; exit 1; }
+	$(if $(DRY_RUN),,rm -f $(BUILD_STAMP))
+	env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY $(PY) -m tools.regions deploy $(REGIONS_ARGS)
+
+delete-regions: dev ## delete the probe stacks, then the home stack: make delete-regions REGIONS="..." (YES=1: no question)
+	@test -n "$(REGIONS)" || { echo 'usage: make delete-regions REGIONS="us-east-1 eu-west-1 ..." (home first)'; exit 1; }
+	env -u AWS_ENDPOINT_URL -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY $(PY) -m tools.regions delete $(REGIONS_ARGS) $(if $(YES),--yes)
 
 clean: ## remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache .hypothesis

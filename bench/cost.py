@@ -1,5 +1,7 @@
 """`make cost`: what a job of a million URLs costs, from the measured chunk (bench/results/chunk.json, written by
-`make bench ARGS="--only chunk"`), template.yaml's settings and list prices. Writes docs/cost.md.
+`make bench ARGS="--only chunk"`), and what a monitor probed from N regions costs a month, from the measured runs
+(bench/results/monitor-regions.json, `make bench ARGS="--only monitor-regions"`), with template.yaml's settings and
+list prices. Writes docs/cost.md; `make cost ARGS="--regions 3 --targets 1000 --period 300"` prints one monitor.
 
 Every figure below is either measured (named so), read from the template or the settings, or a list price; the
 assumptions are written into the page beside the table.
@@ -17,6 +19,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = ROOT / "bench" / "results" / "chunk.json"
+MONITOR_FIGURES = ROOT / "bench" / "results" / "monitor-regions.json"
 PAGE = ROOT / "docs" / "cost.md"
 URLS = 1_000_000
 
@@ -32,6 +35,8 @@ S3_PUT = 0.005 / 1000
 S3_GET = 0.0004 / 1000
 S3_GB_MONTH = 0.023
 SYNTHETICS_CANARY_RUN = 0.0012
+INTER_REGION_GB = 0.02  # data transfer between regions, per GB (most pairs; some cost more)
+MONTH_S = 30 * 86400
 
 # Assumptions, each stated on the page.
 FULL_VCPU_MB = 1769  # Lambda gives one vCPU at 1,769 MB, and a share in proportion below it
@@ -121,6 +126,58 @@ def price(figures: dict[str, Any], settings: dict[str, Any]) -> tuple[list[Line]
     return lines, total, derived
 
 
+@dataclass(frozen=True)
+class Monitor:
+    regions: int
+    targets: int
+    period_s: float
+
+
+def monitor_price(figures: dict[str, Any], settings: dict[str, Any], monitor: Monitor) -> tuple[list[Line], float]:
+    """A month of a monitor: every region runs every target each period. A run is priced as the measured one,
+    scaled by targets over the measured targets (never below one measured run: a run waits for its slowest
+    target whatever the list's size), its CPU time at Lambda's share of a vCPU as for a chunk."""
+    runs_per_region = MONTH_S / monitor.period_s
+    runs = runs_per_region * monitor.regions
+    scale = max(1.0, monitor.targets / figures["targets"])
+    memory_gb = figures["memory_mb"] / 1024
+    share = min(1.0, figures["memory_mb"] / FULL_VCPU_MB)
+    run_s = (figures["wall_s"] + figures["cpu_s"] * (1 / share - 1)) * scale
+    gb_s = runs * run_s * memory_gb
+    requests = figures["requests"]
+    puts = requests.get("s3.PutObject", 0) * runs
+    gets = requests.get("s3.GetObject", 0) * runs
+    moved_gb = (requests.get("bytes_sent", 0) + requests.get("bytes_received", 0)) * scale / 1e9
+    # Only the probe regions' runs cross regions: the home region's function sits beside its bucket
+    crossing_gb = moved_gb * runs_per_region * (monitor.regions - 1)
+    lines = [
+        Line(
+            "Lambda GB-seconds",
+            f"{runs:,.0f} runs x {run_s:.1f} s x {memory_gb:g} GB = {gb_s:,.0f} GB-s",
+            gb_s * LAMBDA_GB_S[settings["architecture"]],
+        ),
+        Line("Lambda requests", f"{runs:,.0f}", runs * LAMBDA_REQUEST),
+        Line("S3 PUT requests", f"{puts:,.0f}", puts * S3_PUT),
+        Line("S3 GET requests", f"{gets:,.0f}", gets * S3_GET),
+        Line("Data between regions", f"{crossing_gb:,.1f} GB", crossing_gb * INTER_REGION_GB),
+    ]
+    return lines, sum(line.dollars for line in lines)
+
+
+def monitor_table(figures: dict[str, Any], settings: dict[str, Any]) -> str:
+    rows = []
+    for regions in range(1, 6):
+        monitor = Monitor(regions, figures["targets"], 300)
+        lines, total = monitor_price(figures, settings, monitor)
+        checks = MONTH_S / monitor.period_s * regions * monitor.targets
+        rows.append(
+            f"| {regions} | {checks / 1e6:.1f} M | "
+            + " | ".join(dollars(line.dollars) for line in lines)
+            + f" | **{dollars(total)}** | ${checks * SYNTHETICS_CANARY_RUN:,.0f} |"
+        )
+    return "\n".join(rows)
+
+
 def rate(value: float) -> str:
     """A unit price as AWS lists it: $0.0000133334, not 1.33334e-05."""
     return "$" + f"{value:.10f}".rstrip("0").rstrip(".")
@@ -189,13 +246,55 @@ on loopback), in a fresh process, {figures["rounds"]} runs; medians, on {figures
 
 For comparison, CloudWatch Synthetics bills {rate(SYNTHETICS_CANARY_RUN)} per canary run: a million checks as one run
 each is ${SYNTHETICS_CANARY_RUN * URLS:,.0f}.
+{monitor_section(settings)}"""
+
+
+def monitor_section(settings: dict[str, Any]) -> str:
+    figures = json.loads(MONITOR_FIGURES.read_text())
+    requests = figures["requests"]
+    moved = (requests.get("bytes_sent", 0) + requests.get("bytes_received", 0)) / 1e6
+    return f"""
+## A monitor from several regions
+
+A month (30 days) of a monitor of {figures["targets"]:,} targets every 5 minutes, probed from 1 to 5 regions
+([regions](regions.md)); `make cost ARGS="--regions N --targets T --period S"` prices another.
+
+| regions | checks | Lambda GB-s | requests | S3 PUT | S3 GET | between regions | total | as Synthetics runs |
+| --- | --- | --- | --- | --- | --- | --- | --- | --- |
+{monitor_table(figures, settings)}
+
+Measured by `make bench ARGS="--only monitor-regions"`: the scheduled handler as each of three regions runs it,
+{figures["rounds"]} rounds, in one warm process, against a moto server and loopback origins with the bench's
+long-tail latencies (median 100 ms, p99 3 s; the slowest target answers after the 10 s timeout, so every run
+waits for it, as a real monitor waits for its slowest target); medians of the runs after the first round, on
+{figures["machine"]}: wall {figures["wall_s"]} s (the fetch {figures["fetch_s"]} s, keeping the run
+{figures["sink_s"]} s), CPU {figures["cpu_s"]} s, {requests.get("s3.PutObject", 0):g} S3 PUT and
+{requests.get("s3.GetObject", 0):g} GET per run, {moved:.2f} MB sent and received.
+
+- A run is priced at the function's {figures["memory_mb"]} MB, its CPU time scaled to Lambda's share of a vCPU as
+  for a chunk above; a longer list is priced in proportion to the measured one, a shorter one as the measured run.
+- Data between regions: only probe regions' runs cross regions, at {rate(INTER_REGION_GB)} per GB (most region
+  pairs; some cost more). SNS messages go out only on news and cost nothing at this scale.
+- Not counted: EventBridge schedule events (free), CloudWatch Logs (a few lines and one EMF document per run),
+  the alarms and the dashboard (home region only, as with one region).
 """
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="fail if docs/cost.md differs from what it would write")
+    parser.add_argument("--regions", type=int, help="price one monitor probed from this many regions, and stop")
+    parser.add_argument("--targets", type=int, default=1000, help="the monitor's targets (default 1000)")
+    parser.add_argument("--period", type=float, default=300, help="seconds between runs (default 300)")
     args = parser.parse_args()
+    if args.regions is not None:
+        monitor = Monitor(args.regions, args.targets, args.period)
+        lines, total = monitor_price(json.loads(MONITOR_FIGURES.read_text()), template_settings(), monitor)
+        for line in lines:
+            print(f"{line.item}: {line.quantity}: {dollars(line.dollars)}")
+        shape = f"{args.targets:,} targets every {args.period:g} s from {args.regions} region(s)"
+        print(f"a month of {shape}: {dollars(total)}")
+        return
     page = render(json.loads(FIGURES.read_text()), template_settings())
     if args.check:
         if PAGE.read_text() != page:

@@ -12,6 +12,9 @@ Scenarios (issue targets in brackets; `--only` picks some, e.g. `make bench ARGS
   chunk     one job chunk through the handler, as the job function runs it: the long-tail mix over 50 hosts,
             planned with the job defaults, its results written to S3 (a moto server); wall seconds and
             GB-seconds per 1,000 URLs at the job function's memory, saved to bench/results/chunk.json for `make cost`
+  monitor-regions  a monitor of 1,000 targets probed from three regions (the scheduled handler per region, moto
+            and loopback origins): a run's wall and CPU time and its S3 and SNS requests, medians, saved to
+            bench/results/monitor-regions.json for `make cost`
   monitor-scale  a monitor of 100, 1,000 and 5,000 targets at steady state: the sizes of what it keeps and
             writes, the time to work out its page and status.json, peak RSS, and the page's load time in headless
             Chromium from a file                                                 [5,000: page <= 1.5 MB, load <= 1.5 s]
@@ -46,7 +49,7 @@ from tools.processes import free_port, serving, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / ".aws-sam" / "build" / "FanfetchFunction"
-SCENARIOS = ("a", "b", "c", "cold", "longtail", "chunk", "monitor-scale", "monitor-runs")
+SCENARIOS = ("a", "b", "c", "cold", "longtail", "chunk", "monitor-scale", "monitor-runs", "monitor-regions")
 FLOOR_OVERHEAD_LIMIT = 1.15
 LONGTAIL_URLS = 1000
 LONGTAIL_SEED = 1
@@ -55,6 +58,9 @@ LONGTAIL_P99_MS = 3000.0
 CHUNK_HOSTS = 50
 CHUNK_LIST_URLS = 20_000  # planned as a job would be; the first chunk is the one measured
 CHUNK_FIGURES = ROOT / "bench" / "results" / "chunk.json"
+REGIONS_FIGURES = ROOT / "bench" / "results" / "monitor-regions.json"
+REGIONS_TARGETS = 1000
+REGIONS_HOSTS = 50
 MERGE_CHUNKS = 20  # the aggregate step is timed over this many copies of the measured chunk
 # Label: (client, its options). fanfetch gets per_host 100 from the client: one origin stands in for many hosts.
 LONGTAIL_CLIENTS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -345,6 +351,25 @@ def moto_s3(bucket: str) -> Iterator[str]:
         server.stop()
 
 
+def handler_environment(endpoint: str, **extra: str) -> dict[str, str]:
+    """The environment of a process that runs the handler against the moto server at `endpoint` and loopback
+    origins, with the results bucket moto_s3 made; `extra` adds to it."""
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'functions'}{os.pathsep}{ROOT}",
+        "RESULTS_BUCKET": "fanfetch-results",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "MAX_URLS": "5000",
+        "ALLOWED_NETWORKS": "127.0.0.0/8",
+        "ALLOWED_PORTS": "1-65535",
+        "POWERTOOLS_LOG_LEVEL": "ERROR",
+        **extra,
+    }
+
+
 def chunk_event(ports: Sequence[int]) -> dict[str, Any]:
     """The first chunk of a long-tail list planned with the job defaults, as POST /jobs writes it."""
     sys.path.insert(0, str(ROOT / "functions"))
@@ -371,20 +396,7 @@ def chunk_runs(rounds: int) -> dict[str, Any]:
         event = chunk_event(ports)
         event_path = Path(work) / "chunk.json"
         event_path.write_text(json.dumps(event))
-        env = {
-            **os.environ,
-            "PYTHONPATH": f"{ROOT / 'functions'}{os.pathsep}{ROOT}",
-            "RESULTS_BUCKET": "fanfetch-results",
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "MAX_URLS": "5000",
-            "ALLOWED_NETWORKS": "127.0.0.0/8",
-            "ALLOWED_PORTS": "1-65535",
-            "POWERTOOLS_LOG_LEVEL": "ERROR",
-            "BENCH_MEMORY_MB": str(memory_mb),
-        }
+        env = handler_environment(endpoint, BENCH_MEMORY_MB=str(memory_mb))
         for _ in range(rounds):
             command = [sys.executable, "-m", "bench.chunk", str(event_path)]
             done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
@@ -414,6 +426,52 @@ def chunk_runs(rounds: int) -> dict[str, Any]:
         "deadline_hit": any(run["answer"]["deadline_hit"] for run in runs),
         "merge_urls": merge["urls"],
         "merge_s_per_1000_urls": round(merge["wall_s"] * 1000 / merge["urls"], 4),
+        "machine": f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}",
+    }
+
+
+def monitor_regions_runs(rounds: int) -> dict[str, Any]:
+    """A monitor of REGIONS_TARGETS targets (the long-tail latencies, every target answering) probed from three
+    regions: `rounds` rounds of three runs in one warm process, against a moto server and loopback origins; the
+    medians of a run's wall and CPU time and of its S3 and SNS requests, for `make cost`."""
+    import boto3
+
+    ports = [free_port() for _ in range(REGIONS_HOSTS)]
+    # Every target answers: the list's hanging and resetting URLs are left out
+    urls = [url for url in longtail_urls(ports, REGIONS_TARGETS * 102 // 100)[0] if "delay_ms" in url]
+    urls = urls[:REGIONS_TARGETS]
+    with origins(ports), moto_s3("fanfetch-results") as endpoint:
+        sns = boto3.client("sns", endpoint_url=endpoint, region_name="us-east-1")
+        topic = sns.create_topic(Name="fanfetch-alerts")["TopicArn"]
+        env = handler_environment(
+            endpoint,
+            ALERT_TOPIC_ARN=topic,
+            HOME_REGION="us-east-1",
+            MONITOR_REGIONS="us-east-1,eu-west-1,ap-southeast-2",
+            MONITOR_SCHEDULE="rate(5 minutes)",
+            MONITOR_URLS=",".join(urls),
+        )
+        command = [sys.executable, "-m", "bench.monitor_regions", str(rounds)]
+        done = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise SystemExit(f"monitor runs failed:\n{done.stderr[-3000:]}")
+    runs = json.loads(done.stdout.strip().splitlines()[-1])
+    steady = [run for run in runs if run["round"] > 0] or runs  # the first round creates every document
+    requests: dict[str, float] = {}
+    for name in sorted({name for run in steady for name in run["requests"]}):
+        requests[name] = statistics.median(run["requests"].get(name, 0) for run in steady)
+    return {
+        "targets": len(urls),
+        "regions": 3,
+        "rounds": rounds,
+        "memory_mb": 512,
+        "wall_s": round(median_of(steady, "wall_s"), 3),
+        "cpu_s": round(median_of(steady, "cpu_s"), 3),
+        "fetch_s": round(median_of(steady, "fetch_s"), 3),
+        "sink_s": round(median_of(steady, "sink_s"), 3),
+        "failed": statistics.median(run["total"] - run["ok"] for run in steady),
+        "sink_errors": sorted({error for run in steady for error in run["errors"]}),
+        "requests": requests,
         "machine": f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}",
     }
 
@@ -596,6 +654,11 @@ def main() -> None:
         print(f"after run {MONITOR_RUNS} (page load: median of {args.rounds} in Chromium, from a file)")
         header = ("targets", "latest.json MB", "day rollup MB", "days.json MB", "status.json MB", "page MB", "load s")
         print_table(header, sizes)
+    if "monitor-regions" in selected:
+        regional = monitor_regions_runs(args.rounds)
+        REGIONS_FIGURES.parent.mkdir(exist_ok=True)
+        REGIONS_FIGURES.write_text(json.dumps(regional, indent=2) + "\n")
+        print(f"\nmonitor-regions: {json.dumps(regional, indent=2)}\nsaved to {REGIONS_FIGURES.relative_to(ROOT)}")
     chunk: dict[str, Any] | None = None
     if "chunk" in selected:
         chunk = chunk_runs(args.rounds)

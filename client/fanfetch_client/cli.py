@@ -353,7 +353,7 @@ def _monitor(args: argparse.Namespace, console: Console, write: Callable[[str], 
             console.print(monitor.status_table(status))
         # Like `fanfetch fetch`: 1 when some target is not up
         states = {target.get("state") for target in status.get("targets", [])}
-        return SOME_FAILED if states & {"down", "degraded"} else ALL_OK
+        return SOME_FAILED if states & {"down", "degraded", "unknown"} else ALL_OK
     rows = list(monitor.history_rows(s3, bucket, args.name, args.days))
     if not any(row["checks"] for row in rows):
         raise FanfetchError(f"no checks of {args.name!r} in the last {args.days} days (names are as status.json gives)")

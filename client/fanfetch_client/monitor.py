@@ -46,10 +46,28 @@ def milliseconds(value: object) -> str:
     return f"{value:.0f} ms" if isinstance(value, int | float) else "-"
 
 
+def region_cell(regions: Mapping[str, Any]) -> str:
+    """Each probe region's part: `eu-west-1 down!` for a region that disagrees with the quorum, `silent` for one
+    without a fresh verdict."""
+    parts = []
+    for region, said in regions.items():
+        state = str(said.get("state") or "-") if said.get("fresh") else "silent"
+        parts.append(f"{region} {state}{'!' if said.get('dissenting') else ''}")
+    return ", ".join(parts)
+
+
 def status_table(status: Mapping[str, Any]) -> Table:
-    table = Table("name", "state", "since", "24h", "7d", "30d", "90d", "p50", "p95")
-    table.title = f"generated {status.get('generated_at', '?')}"
-    for target in status.get("targets", []):
+    targets = status.get("targets", [])
+    # A monitor probed from several regions gets a column of what each region said
+    regional = any(target.get("regions") for target in targets)
+    columns = ["name", "state", "since", "24h", "7d", "30d", "90d", "p50", "p95"]
+    table = Table(*columns, *(["regions (! dissenting)"] if regional else []))
+    title = f"generated {status.get('generated_at', '?')}"
+    silent = [region for region, run in (status.get("regions") or {}).items() if run.get("silent")]
+    if silent:
+        title += f"; silent regions, not counted: {', '.join(silent)}"
+    table.title = title
+    for target in targets:
         uptime = target.get("uptime") or {}
         latency = target.get("latency_ms") or {}
         table.add_row(
@@ -59,6 +77,7 @@ def status_table(status: Mapping[str, Any]) -> Table:
             *(percent(uptime.get(window)) for window in ("24h", "7d", "30d", "90d")),
             milliseconds(latency.get("p50")),
             milliseconds(latency.get("p95")),
+            *([region_cell(target.get("regions") or {})] if regional else []),
         )
     return table
 

@@ -16,7 +16,7 @@ from fanfetch import service, store
 from fanfetch.settings import get_settings
 
 from tests.conftest import ThreadedOrigin
-from tests.functional.test_monitoring import Aws, scheduled_run
+from tests.functional.test_monitoring import BUCKET, Aws, _client, scheduled_run
 
 HOME = "us-east-1"
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
@@ -116,6 +116,9 @@ def test_one_region_failing_is_dissent_two_are_one_alert_and_the_next_round_is_q
     assert target["quorum"] == {"required": 2, "regions": 3}
     page = monitor.aws.read("status.html").decode()
     assert "eu-west-1" in page and "dissenting" in page
+    # The client's status table has a column of what each region said, the dissenting one marked
+    code, text = _client("--bucket", BUCKET, "monitor", "status")
+    assert code == 0 and "us-east-1 up, eu-west-1 down!, ap-southeast-2 up" in text
 
     # When ap-southeast-2 fails too, its run is the one whose write makes the quorum: one alert
     origin.failing = {"eu-west-1", "ap-southeast-2"}
@@ -155,6 +158,8 @@ def test_a_region_that_stops_running_is_reported_silent_once(probes: tuple[Probe
     assert status["targets"][0]["regions"]["ap-southeast-2"]["fresh"] is False
     page = monitor.aws.read("status.html").decode()
     assert "Probe region silent, not counted: ap-southeast-2" in page
+    _, text = _client("--bucket", BUCKET, "monitor", "status")
+    assert "silent regions, not counted: ap-southeast-2" in text and "ap-southeast-2 silent" in text
 
     # When it runs again, that is told once too
     back = monitor.run("ap-southeast-2")
@@ -168,3 +173,6 @@ def test_a_region_outside_monitor_regions_is_kept_but_not_counted(probes: tuple[
     answer = monitor.run("sa-east-1")
     assert answer["results"][0]["state"] == "unknown"
     assert "region sa-east-1 is not in MONITOR_REGIONS" in " ".join(answer["monitor"]["errors"])
+    # Unknown is not up: the client's status says so with its exit status
+    code, text = _client("--bucket", BUCKET, "monitor", "status")
+    assert code == 1 and "unknown" in text

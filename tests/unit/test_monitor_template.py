@@ -103,7 +103,7 @@ def test_urls_degraded_alarm_fires_on_one_degraded_target_and_leaves_a_silent_mo
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
     assert alarm["TreatMissingData"] == "notBreaching"
     assert {d["Name"] for d in alarm["Dimensions"]} == {"service", "function"}
-    assert RESOURCES["UrlsDegradedAlarm"]["Condition"] == "MonitorEnabled"
+    assert RESOURCES["UrlsDegradedAlarm"]["Condition"] == "HomeMonitorEnabled"
 
 
 def test_tls_alarm_fires_below_the_warning_threshold() -> None:
@@ -116,8 +116,12 @@ def test_tls_alarm_fires_below_the_warning_threshold() -> None:
 
 def test_alarms_exist_only_while_the_schedule_is_enabled() -> None:
     # A disabled schedule sends no data, which the UrlsDown alarm would take for an outage.
-    assert RESOURCES["UrlsDownAlarm"]["Condition"] == "MonitorEnabled"
-    assert RESOURCES["MinTlsDaysLeftAlarm"]["Condition"] == "MonitorEnabled"
+    # (and only in the home stack: a probe stack has no alarms, tests/unit/test_probe_template.py)
+    assert RESOURCES["UrlsDownAlarm"]["Condition"] == "HomeMonitorEnabled"
+    assert RESOURCES["MinTlsDaysLeftAlarm"]["Condition"] == "HomeMonitorEnabled"
+    assert TEMPLATE["Conditions"]["HomeMonitorEnabled"] == {
+        "Fn::And": [{"Condition": "IsHome"}, {"Condition": "MonitorEnabled"}]
+    }
     assert TEMPLATE["Conditions"]["MonitorEnabled"] == {"Fn::Equals": [{"Ref": "MonitorState"}, "ENABLED"]}
 
 

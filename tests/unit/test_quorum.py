@@ -194,9 +194,10 @@ def test_too_few_fresh_regions_is_unknown_and_a_return_to_the_known_state_is_no_
     alone = [monitor.run("us-east-1", False, 300) for _ in range(4)]
     assert alone[-1].verdicts[0].state == "unknown" and events(alone) == [None] * 4
     assert alone[-1].verdicts[0].reason == "unknown: 1 of 3 regions fresh, quorum 2"
-    # When the others run again and still see it down, that is no new down event
+    # When the others run again and still see it down, that is no new down event, and it is down since it first was
     assert events(monitor.round(failing=set(REGIONS), spacing_s=10)) == [None, None, None]
     assert monitor.latest is not None and monitor.latest.urls[URL].state == "down"
+    assert monitor.latest.urls[URL].since == down[1].verdicts[0].since
 
 
 def test_regions_are_debounced_apart_even_when_runs_interleave_out_of_order() -> None:

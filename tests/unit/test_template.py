@@ -12,6 +12,8 @@ from fanfetch.settings import Settings
 from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
+from tests.unit import stacks
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE: dict[str, Any] = yaml_parse((ROOT / "template.yaml").read_text())
 
@@ -77,34 +79,8 @@ def test_template_routes_differ_between_iam_and_jwt_only_in_authorization() -> N
         assert route == with_jwt, name
 
 
-def _evaluated(value: Any, parameters: dict[str, str]) -> Any:
-    """Evaluate the condition functions the template uses, as CloudFormation would for these parameter values."""
-    if isinstance(value, list):
-        items = [_evaluated(item, parameters) for item in value]
-        return [item for item in items if item != {"Ref": "AWS::NoValue"}]
-    if not isinstance(value, dict):
-        return value
-    if "Condition" in value and len(value) == 1:
-        return _condition(value["Condition"], parameters)
-    if "Fn::And" in value:
-        return all(_evaluated(item, parameters) for item in value["Fn::And"])
-    if "Fn::If" in value:
-        condition, when_true, when_false = value["Fn::If"]
-        return _evaluated(when_true if _condition(condition, parameters) else when_false, parameters)
-    if "Fn::Equals" in value:
-        left, right = _evaluated(value["Fn::Equals"], parameters)
-        return left == right
-    if "Fn::Not" in value:
-        (inner,) = value["Fn::Not"]
-        return not _evaluated(inner, parameters)
-    if value.get("Ref") in TEMPLATE["Parameters"]:
-        return parameters.get(value["Ref"], TEMPLATE["Parameters"][value["Ref"]].get("Default"))
-    evaluated = {key: _evaluated(item, parameters) for key, item in value.items()}
-    return {key: item for key, item in evaluated.items() if item != {"Ref": "AWS::NoValue"}}
-
-
-def _condition(name: str, parameters: dict[str, str]) -> bool:
-    return bool(_evaluated(TEMPLATE["Conditions"][name], parameters))
+_evaluated = stacks.evaluated
+_condition = stacks.condition
 
 
 def _deployed(kind: str, parameters: dict[str, str]) -> dict[str, Any]:
@@ -176,7 +152,8 @@ def test_template_role_allows_only_own_logs_and_failed_invocations_queue() -> No
     assert _function()["LoggingConfig"] == {"LogGroup": {"Ref": "FanfetchLogGroup"}}
     (queue,) = [s for s in statements if "sqs:SendMessage" in _as_list(s["Action"])]
     assert queue["Resource"] == {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]}
-    assert _function()["Role"] == {"Fn::GetAtt": ["FanfetchRole", "Arn"]}
+    # The home stack's function has this role; a probe stack's has its own (tests/unit/test_probe_template.py)
+    assert _evaluated(_function()["Role"], {}) == {"Fn::GetAtt": ["FanfetchRole", "Arn"]}
 
 
 def _as_list(value: str | list[str]) -> list[str]:
@@ -189,7 +166,7 @@ def test_template_lets_cloudformation_name_the_function() -> None:
 
 
 def test_template_keeps_failed_asynchronous_runs_in_an_encrypted_queue_with_an_alarm() -> None:
-    assert _function()["DeadLetterQueue"] == {
+    assert _evaluated(_function()["DeadLetterQueue"], {}) == {
         "Type": "SQS",
         "TargetArn": {"Fn::GetAtt": ["FailedInvocationsQueue", "Arn"]},
     }
@@ -234,6 +211,10 @@ def test_template_gives_a_reason_for_every_checkov_skip() -> None:
         "CKV_AWS_26",
         "CKV_AWS_116",
         "CKV_AWS_115",
+        # The public page's distribution (PublicStatusPage=true)
+        "CKV_AWS_68",
+        "CKV_AWS_86",
+        "CKV_AWS_174",
     }
     assert all(skip["comment"].strip() for skip in skips)
 
@@ -250,12 +231,11 @@ def test_template_outputs_api_url_and_function_arn() -> None:
 
 def test_template_transforms_without_sam_adding_permissions() -> None:
     resources = _transformed()["Resources"]
-    assert resources["FanfetchFunction"]["Properties"]["Role"] == {"Fn::GetAtt": ["FanfetchRole", "Arn"]}
-    generated_roles = [
-        name
-        for name, r in resources.items()
-        if r["Type"] == "AWS::IAM::Role" and name not in ("FanfetchRole", "JobAggregateRole", "JobFetchRole")
-    ]
+    assert resources["FanfetchFunction"]["Properties"]["Role"] == {
+        "Fn::If": ["IsProbe", {"Fn::GetAtt": ["FanfetchProbeRole", "Arn"]}, {"Fn::GetAtt": ["FanfetchRole", "Arn"]}]
+    }
+    ours = ("FanfetchRole", "FanfetchProbeRole", "JobAggregateRole", "JobFetchRole")
+    generated_roles = [name for name, r in resources.items() if r["Type"] == "AWS::IAM::Role" and name not in ours]
     # The state machine's role is SAM's, from the template's inline statements only
     assert generated_roles == ["JobsStateMachineRole"]
     managed = resources["JobsStateMachineRole"]["Properties"]["ManagedPolicyArns"]

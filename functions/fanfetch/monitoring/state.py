@@ -149,8 +149,9 @@ class UrlState(Lenient):
     # last state the quorum knew while it is unknown, so that a return to it is no news.
     regions: dict[str, UrlState] | None = None
     known: Health | None = None
+    known_since: str | None = None
 
-    _times = field_validator("since", "checked_at", "last_reminder", mode="before")(_moment)
+    _times = field_validator("since", "checked_at", "last_reminder", "known_since", mode="before")(_moment)
 
     @field_validator("regions", mode="before")
     @classmethod

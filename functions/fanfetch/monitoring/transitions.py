@@ -232,6 +232,7 @@ def next_state(
     group: str | None = None,
     regions: dict[str, UrlState] | None = None,
     known: Health | None = None,
+    known_since: str | None = None,
 ) -> UrlState:
     """The URL's entry in the next latest.json, its history one point longer and at most HISTORY_POINTS long.
     With `regions` (several probe regions) the counters live in each region's entry, not in the target's."""
@@ -242,7 +243,7 @@ def next_state(
     if verdict.event == "reminder" and verdict.maintenance is None:
         last_reminder = now
     per_region: dict[str, Any] = (
-        {"regions": regions, **({"known": known} if known is not None else {})}
+        {"regions": regions, **({"known": known, "known_since": known_since} if known is not None else {})}
         if regions is not None
         else {"failing": verdict.failing, "passing": verdict.passing, "pending": verdict.pending}
     )
@@ -411,14 +412,16 @@ def regional_verdict(
     decided = decide(said, regional.regions, regional.quorum, started, fresh_for_s)
     # While unknown, the entry keeps the state last known; the quorum is judged against that one
     known: Health | None = None
+    known_since: str | None = None
     if before is not None:
         known = before.known if before.state == "unknown" else before.state
-    target_before = before.model_copy(update={"state": known}) if before is not None else None
+        known_since = before.known_since if before.state == "unknown" else before.since
+    update = {"state": known, "since": known_since}
+    target_before = before.model_copy(update=update) if before is not None else None
     if decided.state == "unknown":
         verdict = transition(target_before, seen, known or "up", started, tls_warn_days, IMMEDIATE, "")
         verdict.state, verdict.event, verdict.duration_s = "unknown", None, None
-        was_unknown = before is not None and before.state == "unknown" and before.since is not None
-        verdict.since = before.since if was_unknown and before is not None and before.since else now
+        verdict.since = before.since if before is not None and before.state == "unknown" and before.since else now
         verdict.seconds_in_state = max(0.0, (started - parse_iso(verdict.since)).total_seconds())
         verdict.reason = decided.explain()
     else:
@@ -426,12 +429,14 @@ def regional_verdict(
         reason = f"{decided.explain()}: {cause}" if cause else decided.explain()
         target_rule = Rule(remind_every_s=rule.remind_every_s, maintenance=rule.maintenance, notify=rule.notify)
         verdict = transition(target_before, seen, decided.state, started, tls_warn_days, target_rule, reason)
-        known = None
+        known = known_since = None
     # What this region saw, as it saw it: its own changes, its raw health and any change still pending
     verdict.change, verdict.changes = own.change, own.changes
     verdict.seen, verdict.pending = own.seen, own.pending
     verdict.quorum = decided
     if decided.state == "up":
         verdict.error = None  # a region's failure the quorum outvoted is its own, shown with that region
-    entry = next_state(target_before, seen, verdict, now, tls_warn_days, rule.group, regions=regions, known=known)
+    entry = next_state(
+        target_before, seen, verdict, now, tls_warn_days, rule.group, regions, known=known, known_since=known_since
+    )
     return verdict, entry
