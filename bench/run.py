@@ -18,6 +18,10 @@ Scenarios (issue targets in brackets; `--only` picks some, e.g. `make bench ARGS
   monitor-scale  a monitor of 100, 1,000 and 5,000 targets at steady state: the sizes of what it keeps and
             writes, the time to work out its page and status.json, peak RSS, and the page's load time in headless
             Chromium from a file                                                 [5,000: page <= 1.5 MB, load <= 1.5 s]
+  monitor-runs  the same end to end: 100, 1,000 and 5,000 loopback targets over 50 hosts, 50 scheduled runs of the
+            real handler against a moto server (history of 90 days seeded), each run a fresh process; per run wall
+            time, monitor.sink_ms and peak RSS (runs 1, 10, 50 and the median of the last 10), sizes after run 50,
+            and the last page's load time in Chromium                [5,000: RSS <= 200 MB, run <= 5 s, load <= 1.5 s]
 A featureless streaming loop ("floor") runs beside a, b and c, to show what aiohttp itself costs per request.
 Each client run is a fresh process; runs alternate between implementations; medians are reported.
 """
@@ -45,7 +49,7 @@ from tools.processes import free_port, serving, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD_DIR = ROOT / ".aws-sam" / "build" / "FanfetchFunction"
-SCENARIOS = ("a", "b", "c", "cold", "longtail", "chunk", "monitor-scale", "monitor-regions")
+SCENARIOS = ("a", "b", "c", "cold", "longtail", "chunk", "monitor-scale", "monitor-runs", "monitor-regions")
 FLOOR_OVERHEAD_LIMIT = 1.15
 LONGTAIL_URLS = 1000
 LONGTAIL_SEED = 1
@@ -522,6 +526,56 @@ def monitor_scale_rows(rounds: int) -> list[tuple[object, ...]]:
     return rows
 
 
+MONITOR_RUNS = 50
+
+
+def monitor_runs_rows(rounds: int) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """Per size: figures of runs 1, 10 and 50 and the medians of the last runs; sizes after the last run."""
+    from bench.monitor_runs import MEDIAN_OF, SHOWN_RUNS, medians, runs_of
+
+    timing: list[tuple[object, ...]] = []
+    sizes: list[tuple[object, ...]] = []
+    for count in MONITOR_SIZES:
+        with tempfile.TemporaryDirectory() as work:
+            figures = runs_of(count, MONITOR_RUNS, Path(work))
+            load = statistics.median(page_load_seconds(Path(work) / "status.html") for _ in range(rounds))
+        for number in SHOWN_RUNS:
+            run = figures[number - 1]
+            timing.append(
+                (
+                    f"{count:,}",
+                    f"run {number}",
+                    f"{run['wall_s']:.2f}",
+                    f"{run['fetch_ms'] / 1000:.2f}",
+                    f"{run['sink_ms'] / 1000:.2f}",
+                    f"{run['peak_rss_mb']:.0f}",
+                )
+            )
+        timing.append(
+            (
+                f"{count:,}",
+                f"median of runs {MONITOR_RUNS - MEDIAN_OF + 1}-{MONITOR_RUNS}",
+                f"{medians(figures, 'wall_s'):.2f}",
+                f"{medians(figures, 'fetch_ms') / 1000:.2f}",
+                f"{medians(figures, 'sink_ms') / 1000:.2f}",
+                f"{medians(figures, 'peak_rss_mb'):.0f}",
+            )
+        )
+        last = figures[-1]["bytes"]
+        sizes.append(
+            (
+                f"{count:,}",
+                f"{last['latest.json'] / 1e6:.2f}",
+                f"{last['day rollup'] / 1e6:.2f}",
+                f"{last['history/days.json'] / 1e6:.2f}",
+                f"{last['status.json'] / 1e6:.2f} ({last['status.json gz'] / 1e3:.0f} KB gz)",
+                f"{last['status.html'] / 1e6:.2f} ({last['status.html gz'] / 1e3:.0f} KB gz)",
+                f"{load:.2f}",
+            )
+        )
+    return timing, sizes
+
+
 def print_chunk(figures: dict[str, Any]) -> None:
     print(
         f"\nchunk: {figures['urls_per_chunk']} URLs over {figures['hosts']} hosts (long-tail mix), job defaults, "
@@ -590,6 +644,16 @@ def main() -> None:
             "peak RSS MB",
         )
         print_table(header, scale)
+    if "monitor-runs" in selected:
+        timing, sizes = monitor_runs_rows(args.rounds)
+        print(
+            f"\nmonitor-runs: {MONITOR_RUNS} scheduled runs end to end (handler, 50 loopback hosts, moto server), "
+            "each a fresh process; run = wall s of the handler, fetch = summary.elapsed_ms, sinks = monitor.sink_ms"
+        )
+        print_table(("targets", "run", "run s", "fetch s", "sinks s", "peak RSS MB"), timing)
+        print(f"after run {MONITOR_RUNS} (page load: median of {args.rounds} in Chromium, from a file)")
+        header = ("targets", "latest.json MB", "day rollup MB", "days.json MB", "status.json MB", "page MB", "load s")
+        print_table(header, sizes)
     if "monitor-regions" in selected:
         regional = monitor_regions_runs(args.rounds)
         REGIONS_FIGURES.parent.mkdir(exist_ok=True)

@@ -26,11 +26,15 @@ def result(
 
 
 def compare(
-    results: list[UrlResult], previous: LatestDocument | dict[str, Any] | None, at: datetime = T0, warn: float = 14
+    results: list[UrlResult],
+    previous: LatestDocument | dict[str, Any] | None,
+    at: datetime = T0,
+    warn: float = 14,
+    scheduled: bool | None = None,
 ) -> transitions.RunComparison:
     if isinstance(previous, dict):
         previous = LatestDocument.read(previous)
-    run = RUN.model_copy(update={"at": state.iso(at)})
+    run = RUN.model_copy(update={"at": state.iso(at), "scheduled": scheduled})
     return transitions.compare_run(judge.judge_all(results), previous, at, run, warn)
 
 
@@ -121,6 +125,38 @@ def test_compare_keeps_urls_this_run_did_not_check_and_bounds_history() -> None:
         latest = compare([result()], latest, at=T0 + timedelta(minutes=step + 1)).latest
     assert set(latest.urls) == {"https://other.test/", "https://a.test/"}
     assert len(latest.urls["https://a.test/"].history or []) == state.HISTORY_POINTS
+
+
+def test_compare_drops_the_entries_of_targets_a_scheduled_run_no_longer_checks() -> None:
+    # Given a monitor of three targets, then a configuration without the second
+    a, b, c = (result(f"https://{name}.test/") for name in "abc")
+    latest = compare([a, b, c], None, scheduled=True).latest
+    # When the next scheduled run checks the two that are left
+    after = compare([a, c], latest, at=T0 + timedelta(minutes=5), scheduled=True).latest
+    # Then latest.json holds only their entries
+    assert set(after.urls) == {"https://a.test/", "https://c.test/"}
+
+
+def test_compare_keeps_other_entries_for_a_stored_direct_run_until_nobody_checked_them_for_a_week() -> None:
+    # Given a monitor's entries, and later a direct run with store: true of one URL
+    a, b = result("https://a.test/"), result("https://b.test/")
+    latest = compare([a, b], None, scheduled=True).latest
+    ad_hoc = compare([result("https://x.test/")], latest, at=T0 + timedelta(days=1)).latest
+    # Then the monitor's entries stay beside it
+    assert set(ad_hoc.urls) == {"https://a.test/", "https://b.test/", "https://x.test/"}
+    # When a direct run comes after nobody checked a and b for more than STALE_ENTRY_DAYS
+    later = T0 + timedelta(days=transitions.STALE_ENTRY_DAYS, hours=1)
+    assert set(compare([result("https://x.test/")], ad_hoc, at=later).latest.urls) == {"https://x.test/"}
+
+
+def test_compare_of_a_scheduled_run_older_than_latest_json_removes_nothing() -> None:
+    # Given latest.json written by a newer run that checked a and b
+    a, b = result("https://a.test/"), result("https://b.test/")
+    newer = compare([a, b], None, at=T0 + timedelta(minutes=5), scheduled=True).latest
+    # When an overlapping run that started earlier, with only a, merges after it
+    older = compare([a], newer, at=T0, scheduled=True).latest
+    # Then b's entry stays: the newer run's configuration decides
+    assert set(older.urls) == {"https://a.test/", "https://b.test/"}
 
 
 def test_compare_does_not_overwrite_an_entry_written_by_a_newer_overlapping_run() -> None:

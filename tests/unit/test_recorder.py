@@ -12,7 +12,7 @@ import pytest
 from fanfetch import store
 from fanfetch.errors import SinkError
 from fanfetch.models import FetchError, FetchRequest, FetchResponse, FetchSummary, TlsInfo, UrlResult
-from fanfetch.monitoring import runner
+from fanfetch.monitoring import publisher, runner
 from fanfetch.monitoring.publisher import unzipped
 from fanfetch.settings import Settings
 
@@ -52,7 +52,8 @@ def emf(out: str) -> list[dict[str, Any]]:
 
 
 def test_overlapping_runs_both_land_in_latest_json(aws: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    # Given run B reads latest.json, and run A writes it before B writes back
+    # Given run B reads latest.json, and run A writes it before B writes back (both asked with store: true:
+    # a scheduled run would leave only its own targets)
     settings = Settings(RESULTS_BUCKET=BUCKET)
     real_read = store.read_object
     reads: list[str] = []
@@ -62,12 +63,14 @@ def test_overlapping_runs_both_land_in_latest_json(aws: Any, monkeypatch: pytest
         reads.append(key)
         if len(reads) == 1:
             monkeypatch.setattr(store, "read_object", real_read)
-            record_run(request("https://a.test/"), payload("https://a.test/"), settings, "run-a", True)
+            a = request("https://a.test/", store_run=True)
+            record_run(a, payload("https://a.test/"), settings, "run-a", False)
         return stored
 
     monkeypatch.setattr(store, "read_object", read_then_let_a_finish)
     # When B records its run
-    response = record_run(request("https://b.test/"), payload("https://b.test/"), settings, "run-b", True)
+    b = request("https://b.test/", store_run=True)
+    response = record_run(b, payload("https://b.test/"), settings, "run-b", False)
     # Then B's first write lost the race, B merged again, and both URLs are in latest.json
     latest = json.loads(aws.get_object(Bucket=BUCKET, Key="latest.json")["Body"].read())
     assert set(latest["urls"]) == {"https://a.test/", "https://b.test/"}
@@ -281,3 +284,42 @@ def test_pending_alerts_are_bounded_and_dropped_for_channels_no_longer_configure
     assert len(pending) == runner.MAX_PENDING and {p.channel for p in pending} == {"ops"}
     assert errors.count("pending alert dropped: channel gone is no longer in the monitors file") == 60
     assert f"10 pending alert(s) dropped, oldest first (at most {runner.MAX_PENDING})" in errors
+
+
+def test_badges_are_written_a_bounded_number_of_targets_per_run_until_all_are_and_then_only_when_they_change(
+    aws: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given three targets and runs that write the badges of at most two
+    monkeypatch.setattr(publisher, "BADGE_TARGETS_PER_RUN", 2)
+    targets = [{"name": f"t{n}", "state": "up", "uptime": {"30d": 1.0}} for n in range(3)]
+    clock = store.CallClock(3.0)
+
+    def badge_keys() -> set[str]:
+        listing = aws.list_objects_v2(Bucket=BUCKET, Prefix="badges/")
+        return {item["Key"] for item in listing.get("Contents", [])}
+
+    # When the first run publishes them, then the second
+    publisher._write_badges(BUCKET, targets, clock)
+    assert badge_keys() == {"badges/t0.svg", "badges/t0-uptime.svg", "badges/t1.svg", "badges/t1-uptime.svg"}
+    publisher._write_badges(BUCKET, targets, clock)
+    # Then the third target's badges follow in the second run, and the record knows all three
+    assert len(badge_keys()) == 6
+    written = json.loads(aws.get_object(Bucket=BUCKET, Key=publisher.BADGES_WRITTEN_KEY)["Body"].read())["badges"]
+    assert set(written) == {"t0", "t1", "t2"}
+
+    # When nothing changed, a run writes no badge; when t1 goes down and t2 leaves, only t1's are written again
+    puts: list[str] = []
+    real_write = store.write_object
+
+    def counting_write(bucket: str, key: str, *args: Any, **kwargs: Any) -> str:
+        puts.append(key)
+        return real_write(bucket, key, *args, **kwargs)
+
+    monkeypatch.setattr(store, "write_object", counting_write)
+    publisher._write_badges(BUCKET, targets, clock)
+    assert puts == []
+    publisher._write_badges(BUCKET, [targets[0], {**targets[1], "state": "down"}], clock)
+    assert sorted(puts) == ["badges/t1-uptime.svg", "badges/t1.svg", publisher.BADGES_WRITTEN_KEY]
+    written = json.loads(aws.get_object(Bucket=BUCKET, Key=publisher.BADGES_WRITTEN_KEY)["Body"].read())["badges"]
+    assert set(written) == {"t0", "t1"}
+    assert b">down<" in aws.get_object(Bucket=BUCKET, Key="badges/t1.svg")["Body"].read()

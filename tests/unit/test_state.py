@@ -23,6 +23,8 @@ def test_sample_latest_json_validates_against_the_schema_and_loses_no_field() ->
     jsonschema.validate(sample, latest_schema())
     # The models read leniently, so a field they would drop shows up here instead.
     assert LatestDocument.read(sample).dump() == sample
+    # The runner's reader, which takes the entries out of the parsed document as it goes, reads the same
+    assert LatestDocument.read_parsed(json.loads(json.dumps(sample))).dump() == sample
 
 
 def test_schema_refuses_a_document_of_another_shape() -> None:
@@ -49,9 +51,13 @@ def test_schema_refuses_a_document_of_another_shape() -> None:
 def test_a_field_of_the_wrong_shape_is_dropped_and_the_rest_kept(entry: dict[str, Any], kept: dict[str, Any]) -> None:
     document = LatestDocument.read({"urls": {"https://a.test/": entry, "https://b.test/": "not an entry"}})
     assert document.dump()["urls"] == {"https://a.test/": kept}
+    parsed = LatestDocument.read_parsed({"urls": {"https://a.test/": entry, "https://b.test/": "not an entry"}})
+    assert parsed.dump()["urls"] == {"https://a.test/": kept}
 
 
 @pytest.mark.parametrize("document", [None, [], "x", {"urls": "x", "run": 5, "schema": "one"}])
 def test_a_document_that_is_not_one_reads_as_empty(document: object) -> None:
     latest = LatestDocument.read(document)
     assert latest.urls == {} and latest.run is None
+    parsed = LatestDocument.read_parsed(json.loads(json.dumps(document)))
+    assert parsed.urls == {} and parsed.run is None

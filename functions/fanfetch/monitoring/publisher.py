@@ -4,8 +4,10 @@ status.json and the badges, which anyone may be shown. I/O, like the runner that
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -19,6 +21,14 @@ from fanfetch.observability import logger
 
 # Attempts at each read-merge-write before leaving the document to the run that keeps winning.
 MERGE_ATTEMPTS = 4
+# What each target's badges show as last written, so that a run writes only the badges that changed. Private
+# (history/ is not served), unlike badges/.
+BADGES_WRITTEN_KEY = "history/badges.json"
+# Targets whose badges one run writes at most: a first run at 5,000 targets would otherwise put 10,000 objects
+# (minutes of S3 calls); the rest follow in the next runs, which know from BADGES_WRITTEN_KEY what is missing.
+BADGE_TARGETS_PER_RUN = 200
+# Badge writes in flight at once: under botocore's pool of 10 connections.
+BADGE_WRITERS = 8
 
 
 def merge_write[Document](
@@ -26,7 +36,7 @@ def merge_write[Document](
     key: str,
     read: Callable[[object], Document],
     change: Callable[[Document], Document],
-    dump: Callable[[Document], dict[str, Any]],
+    dump: Callable[[Document], dict[str, Any] | bytes],
     clock: store.CallClock,
     unchanged: Callable[[Document, Document], bool] | None = None,
 ) -> Document | None:
@@ -47,7 +57,7 @@ def merge_write[Document](
             store.write_object(
                 bucket,
                 key,
-                json.dumps(dump(changed)).encode(),
+                dumped if isinstance(dumped := dump(changed), bytes) else json.dumps(dumped).encode(),
                 "application/json",
                 timeout,
                 if_match=stored.etag if stored is not None else None,
@@ -111,6 +121,62 @@ def _history(
     return rollups.History(recent, closed)
 
 
+def badge_digest(target: Mapping[str, Any]) -> str:
+    """What a target's two badges show, in a few bytes: equal digests, equal badges."""
+    return hashlib.sha256(repr(published.badges_for(target)).encode()).hexdigest()[:16]
+
+
+def badges_due(targets: Sequence[Mapping[str, Any]], written: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(name, digest) of the targets whose badges differ from what was last written, at most
+    BADGE_TARGETS_PER_RUN of them, in status.json's order."""
+    due = []
+    for target in targets:
+        digest = badge_digest(target)
+        if written.get(target["name"]) != digest:
+            due.append((target["name"], digest))
+            if len(due) == BADGE_TARGETS_PER_RUN:
+                break
+    return due
+
+
+def _write_badges(bucket: str, targets: Sequence[Mapping[str, Any]], clock: store.CallClock) -> None:
+    """Write the badges that changed since they were last written (a bounded number per run, several at once),
+    then record what each current target's badges show; targets no longer shown leave the record."""
+    from fanfetch.monitoring.render import badges
+
+    record_sink = f"s3://{bucket}/{BADGES_WRITTEN_KEY}"
+    stored = store.read_object(bucket, BADGES_WRITTEN_KEY, *clock.limit(record_sink))
+    try:
+        before = json.loads(stored.body).get("badges", {}) if stored is not None else {}
+    except (ValueError, AttributeError):
+        before = {}
+    before = before if isinstance(before, dict) else {}
+    by_name = {target["name"]: target for target in targets}
+    due = badges_due(targets, before)
+    writes = [
+        (key, badges.render(made))
+        for name, _ in due
+        for key, made in zip(published.badge_keys(name), published.badges_for(by_name[name]), strict=True)
+    ]
+
+    def put(write: tuple[str, str]) -> None:
+        key, svg = write
+        timeout, attempts = clock.limit(f"s3://{bucket}/{key}")
+        store.write_object(bucket, key, svg.encode(), "image/svg+xml", timeout, attempts=attempts)
+
+    if writes:
+        put(writes[0])  # the first in this thread: the S3 client exists before the writers share it
+        with ThreadPoolExecutor(BADGE_WRITERS) as writers:
+            # list(): the first SinkError is raised here, after the writes in flight have ended
+            list(writers.map(put, writes[1:]))
+    after = {name: before[name] for name in by_name if name in before}
+    after.update(due)
+    if stored is None or after != before:
+        timeout, attempts = clock.limit(record_sink)
+        body = json.dumps({"badges": after}, separators=(",", ":")).encode()
+        store.write_object(bucket, BADGES_WRITTEN_KEY, body, "application/json", timeout, attempts=attempts)
+
+
 def publish(
     latest: LatestDocument,
     verdicts: list[Verdict],
@@ -156,7 +222,7 @@ def publish(
         day_key,
         lambda document: rollups.DayRollup.read(document, now.date()),
         lambda rollup: rollups.add_run(rollup, run_id, now, checks),
-        rollups.DayRollup.dump,
+        rollups.DayRollup.dump_json,
         clock,
     )
     if today_rollup is not None:
@@ -182,7 +248,7 @@ def publish(
     days = _history(bucket, now.date(), clock, today_rollup)
     targets = [v.seen.label for v in verdicts]
     from fanfetch.monitoring import views
-    from fanfetch.monitoring.render import badges, page  # Jinja2 is loaded only when a page is written
+    from fanfetch.monitoring.render import page  # Jinja2 is loaded only when a page is written
 
     period_s = period_s or published.schedule_period_seconds(latest)
     quorums = {name: verdict.quorum for name, verdict in shown.items() if verdict.quorum is not None}
@@ -193,17 +259,6 @@ def publish(
         bucket, STATUS_PAGE_KEY, html, "text/html; charset=utf-8", timeout, attempts=attempts, content_encoding="gzip"
     )
     written["status_page"] = f"s3://{bucket}/{STATUS_PAGE_KEY}"
-    # What was published before, so that only badges that changed are written again
-    previous_status = store.read_object(
-        bucket, published.STATUS_JSON_KEY, *clock.limit(f"s3://{bucket}/{published.STATUS_JSON_KEY}")
-    )
-    shown_before: dict[str, Any] = {}
-    if previous_status is not None:
-        try:
-            text = unzipped(previous_status.body)
-            shown_before = {t["name"]: t for t in json.loads(text).get("targets", [])}
-        except (ValueError, TypeError, KeyError, AttributeError, OSError, EOFError):  # not what was written
-            shown_before = {}
     status = published.status_document(latest, days, targets, now, period_s, quorums)
     body = gzip.compress(json.dumps(status, separators=(",", ":")).encode(), compresslevel=6, mtime=0)
     status_sink = f"s3://{bucket}/{published.STATUS_JSON_KEY}"
@@ -212,12 +267,6 @@ def publish(
         bucket, published.STATUS_JSON_KEY, body, "application/json", timeout, attempts=attempts, content_encoding="gzip"
     )
     written["status_json"] = f"s3://{bucket}/{published.STATUS_JSON_KEY}"
-    for target in status["targets"]:
-        before = shown_before.get(target["name"])
-        if before is not None and published.badges_for(before) == published.badges_for(target):
-            continue
-        for key, made in zip(published.badge_keys(target["name"]), published.badges_for(target), strict=True):
-            timeout, attempts = clock.limit(f"s3://{bucket}/{key}")
-            store.write_object(bucket, key, badges.render(made).encode(), "image/svg+xml", timeout, attempts=attempts)
+    _write_badges(bucket, status["targets"], clock)
     written["badges"] = f"s3://{bucket}/{published.BADGES_PREFIX}"
     return written

@@ -109,6 +109,11 @@ class DayRollup(BaseModel):
         # Nothing else is ever None: leaving out the absent region counts keeps a single-region day as it was
         return self.model_dump(mode="json", exclude_none=True)
 
+    def dump_json(self) -> bytes:
+        """What dump() gives, as compact JSON written straight from the models (no dicts in between: at 5,000
+        targets they would cost tens of MB at the run's peak)."""
+        return self.model_dump_json(exclude_none=True).encode()
+
 
 @dataclass(frozen=True, slots=True)
 class Check:
@@ -130,7 +135,22 @@ def add_run(rollup: DayRollup | None, run_id: str, at: datetime, checks: Iterabl
     for check in checks:
         if check.outcome in NOT_COUNTED:
             continue
-        day = targets.get(check.name, TargetDay()).model_copy(deep=True)
+        before = targets.get(check.name)
+        # Copies of the lists, not model_copy(deep=True): at 5,000 targets a deep copy per target costs seconds
+        day = (
+            TargetDay.model_construct(
+                checks=list(before.checks),
+                up=list(before.up),
+                degraded=list(before.degraded),
+                down=list(before.down),
+                latency=list(before.latency),
+                regions={region: list(counts) for region, counts in before.regions.items()}
+                if before.regions is not None
+                else None,
+            )
+            if before is not None
+            else TargetDay()
+        )
         day.checks[moment.hour] += 1
         getattr(day, check.outcome if check.outcome in OUTCOMES else "down")[moment.hour] += 1
         if check.latency_ms is not None:
@@ -219,6 +239,28 @@ def fold(summary: ClosedDays, read_day: Callable[[date], DayRollup | None], thro
     return ClosedDays(through=through, targets={name: series for name, series in targets.items() if any(series)})
 
 
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What uptime at one moment reads, looked up once for every target: the 24 hours as (rollup, hour), the days
+    whose latency counts, and per window (7, 30, 90 days) the day totals of the read rollups in it and the
+    slices of history/days.json's series that hold its closed days."""
+
+    hours: list[tuple[DayRollup, int]]
+    latency_days: list[DayRollup]
+    windows: dict[str, tuple[list[dict[str, tuple[int, int]]], list[tuple[int, int]]]]
+
+
+def _slices(indices: list[int]) -> list[tuple[int, int]]:
+    """Series positions of closed days (each the start of a (checks, down) pair) as (start, stop) runs."""
+    runs: list[tuple[int, int]] = []
+    for at in sorted(indices):
+        if runs and runs[-1][1] == at:
+            runs[-1] = (runs[-1][0], at + 2)
+        else:
+            runs.append((at, at + 2))
+    return runs
+
+
 class History:
     """What a page reads of the past: today's and yesterday's rollups (hours, latency) and the closed days'
     totals, with each day's per-target totals worked out once however many targets ask."""
@@ -229,6 +271,46 @@ class History:
         self._totals: dict[date, dict[str, tuple[int, int]]] = {}
         # The page and status.json ask for the same figures: worked out once per target and moment
         self.figures: dict[tuple[str, datetime], Uptime] = {}
+        self._frame: tuple[datetime, Frame] | None = None
+
+    def _closed_at(self, day: date) -> int | None:
+        """Where a day's (checks, down) pair sits in each series of history/days.json, if it holds the day."""
+        through = self.closed.through
+        if through is None or not 0 <= (through - day).days < CLOSED_DAYS:
+            return None
+        return 2 * (CLOSED_DAYS - 1 - (through - day).days)
+
+    def frame(self, now: datetime) -> Frame:
+        """What every target's uptime at `now` reads, looked up once for all of them."""
+        if self._frame is None or self._frame[0] != now:
+            moment = now.astimezone(UTC)
+            today = moment.date()
+            hours = []
+            for back in range(24):
+                hour = moment - timedelta(hours=back)
+                if (rollup := self.rollups.get(hour.date())) is not None:
+                    hours.append((rollup, hour.hour))
+            latency_days = [r for back in (0, 1) if (r := self.rollups.get(today - timedelta(days=back))) is not None]
+            windows: dict[str, tuple[list[dict[str, tuple[int, int]]], list[tuple[int, int]]]] = {}
+            for label, count in WINDOWS_DAYS.items():
+                if label == "24h":
+                    continue
+                days = [today - timedelta(days=back) for back in range(count)]
+                recent = [self.totals(day) for day in days if day in self.rollups]
+                closed = [at for day in days if day not in self.rollups and (at := self._closed_at(day)) is not None]
+                windows[label] = (recent, _slices(closed))
+            self._frame = (now, Frame(hours, latency_days, windows))
+        return self._frame[1]
+
+    def day_totals(self, name: str, day: date) -> tuple[int, int] | None:
+        """One target's (checks, down) on a day, from its rollup if read, else from the closed days."""
+        if day in self.rollups:
+            return self.totals(day).get(name)
+        at = self._closed_at(day)
+        series = self.closed.targets.get(name) if at is not None else None
+        if series is None or at is None or not series[at]:
+            return None
+        return series[at], series[at + 1]
 
     def totals(self, day: date) -> dict[str, tuple[int, int]]:
         """Each target's (checks, down) on that day, from its rollup if read, else from the closed days."""
@@ -270,34 +352,32 @@ def uptime(name: str, rollups: Mapping[date, DayRollup] | History, now: datetime
     known = history.figures.get((name, now))
     if known is not None:
         return known
-    moment = now.astimezone(UTC)
-    today = moment.date()
+    frame = history.frame(now)
     windows: dict[str, float | None] = {}
     # 24 hours: the current hour and the 23 before it, across midnight
     checks = down = 0
     latency = _zeros(len(LATENCY_BOUNDS_MS) + 1)
-    for back in range(24):
-        hour = moment - timedelta(hours=back)
-        day = history.rollups.get(hour.date())
-        target = day.targets.get(name) if day else None
+    for day, hour in frame.hours:
+        target = day.targets.get(name)
         if target is not None:
-            checks += target.checks[hour.hour]
-            down += target.down[hour.hour]
-    for day_back in (0, 1):  # latency is kept per day: today's and yesterday's cover the last 24 hours
-        day = history.rollups.get(today - timedelta(days=day_back))
-        target = day.targets.get(name) if day else None
+            checks += target.checks[hour]
+            down += target.down[hour]
+    for day in frame.latency_days:  # latency is kept per day: today's and yesterday's cover the last 24 hours
+        target = day.targets.get(name)
         if target is not None:
             latency = [a + b for a, b in zip(latency, target.latency, strict=True)]
     windows["24h"] = _share(checks, down)
-    for label, days in WINDOWS_DAYS.items():
-        if label == "24h":
-            continue
+    series = history.closed.targets.get(name)
+    for label, (recent, closed) in frame.windows.items():
         checks = down = 0
-        for back in range(days):
-            totals = history.totals(today - timedelta(days=back)).get(name)
-            if totals is not None:
-                checks += totals[0]
-                down += totals[1]
+        for totals in recent:
+            if (found := totals.get(name)) is not None:
+                checks += found[0]
+                down += found[1]
+        if series is not None:
+            for start, stop in closed:  # [checks, down, checks, down, ...]: one slice sum per run of days
+                checks += sum(series[start:stop:2])
+                down += sum(series[start + 1 : stop : 2])
         windows[label] = _share(checks, down)
     figures = history.figures[(name, now)] = Uptime(windows, _percentile(latency, 0.5), _percentile(latency, 0.95))
     return figures
@@ -326,7 +406,7 @@ def daily_uptime(
     cells = []
     for back in range(days - 1, -1, -1):
         day = today - timedelta(days=back)
-        totals = history.totals(day).get(name)
+        totals = history.day_totals(name, day)
         cells.append((day, _share(*totals) if totals else None))
     return cells
 

@@ -207,7 +207,9 @@ def _read_latest(bucket: str, clock: store.CallClock) -> tuple[LatestDocument | 
     except ValueError:
         logger.warning("latest.json is not JSON; starting afresh", extra={"bucket": bucket})
         return None, stored.etag
-    return LatestDocument.read(document), stored.etag
+    etag = stored.etag
+    del stored  # the bytes are parsed: megabytes at scale
+    return LatestDocument.read_parsed(document), etag
 
 
 @dataclass(slots=True)
@@ -254,7 +256,7 @@ def _update_latest(
         )
         comparison.config_news = settle_config_error(comparison.latest, config_error, iso(started))
         # Compact: every run rewrites it, and at 5,000 targets indentation alone is a third of its size
-        body = json.dumps(comparison.latest.dump(), separators=(",", ":")).encode()
+        body = comparison.latest.dump_json()
         timeout, attempts = clock.limit(latest)
         try:
             store.write_object(
@@ -428,7 +430,7 @@ def _keep_pending(bucket: str, pending: list[PendingDelivery], clock: store.Call
             store.write_object(
                 bucket,
                 LATEST_KEY,
-                json.dumps(latest.dump(), separators=(",", ":")).encode(),
+                latest.dump_json(),
                 "application/json",
                 timeout,
                 if_match=stored.etag,
@@ -492,6 +494,7 @@ def _keep(
     try:
         timeout, attempts = clock.limit(f"s3://{bucket}/{key}")
         store.write_object(bucket, key, document, "application/json", timeout, attempts=attempts)
+        del document  # megabytes at scale, not to be held while the page is worked out
         stored["run"] = f"s3://{bucket}/{key}"
         if update.merged:
             # Every run that moves latest.json refreshes what it adds up to: the day, the incidents, the page,

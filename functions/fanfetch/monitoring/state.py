@@ -263,8 +263,33 @@ class LatestDocument(Lenient):
         """Whatever a bucket held, as far as it can be read; an empty document when nothing can."""
         return cls.model_validate(document if isinstance(document, Mapping) else {})
 
+    @classmethod
+    def read_parsed(cls, document: object) -> LatestDocument:
+        """As read(), for a document parsed for this alone: its entries are taken out of it one by one as they are
+        read, so that the parsed entries and the models are never both whole in memory (at 5,000 targets that is
+        some 20 MB of the run's peak). The document is left without its entries."""
+        if not isinstance(document, dict) or not isinstance(document.get("urls"), dict):
+            return cls.read(document)
+        raw = document.pop("urls")
+        latest = cls.read(document)
+        urls: dict[str, UrlState] = {}
+        for name in list(raw):
+            entry = raw.pop(name)
+            if isinstance(entry, Mapping):
+                try:
+                    urls[str(name)] = UrlState.model_validate(entry)
+                except ValidationError:  # not even field by field: this entry goes, not the others
+                    continue
+        latest.urls = urls
+        return latest
+
     def dump(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+    def dump_json(self) -> bytes:
+        """What dump() gives, as compact UTF-8 JSON written straight from the models: at 5,000 targets the dicts of
+        dump() and json.dumps would take some 40 MB more at the run's peak."""
+        return self.model_dump_json(by_alias=True, exclude_unset=True).encode()
 
 
 def latest_schema() -> dict[str, Any]:

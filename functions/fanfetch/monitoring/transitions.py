@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from fanfetch.monitoring.judge import Verdict
@@ -26,6 +26,8 @@ from fanfetch.monitoring.state import (
 )
 
 Change = Literal["new", "unchanged", "changed"]
+# Entries no run has checked for this long leave latest.json whatever run writes it (see compare_run).
+STALE_ENTRY_DAYS = 7
 Event = Literal["down", "degraded", "recovered", "reminder"]
 
 
@@ -281,9 +283,12 @@ def compare_run(
     """Compare each judged observation with its entry in the previous latest.json and build the next one.
 
     `rules` go with the verdicts, one each; without them every verdict counts at once. Entries are keyed by the
-    target's name (its URL for a plain list). Entries of targets this run did not check are kept. An entry
-    written by a newer run (an overlapping invocation that finished first) is kept too: this run's verdict is
-    still reported, but it does not overwrite fresher state. With `regional`, each verdict is debounced as this
+    target's name (its URL for a plain list). A scheduled run checks the whole configuration, so the entries of
+    targets it did not check (removed from it) leave latest.json. A direct or API run with `store: true` (a
+    schedule's own Input arrives as one) checks what it was asked: it keeps the other entries, except those
+    nobody checked for STALE_ENTRY_DAYS. An entry written by a newer run (an overlapping invocation that
+    finished first) is kept: this run's verdict is still reported, but it does not overwrite fresher state, and
+    a run older than the document's run removes nothing. With `regional`, each verdict is debounced as this
     region's and the target's state is the quorum's (see `regional_verdict`).
     """
     now = iso(started)
@@ -314,6 +319,13 @@ def compare_run(
             urls[seen.label] = entry
     newest_run = previous.run if previous is not None else None
     keep_previous_run = newest_run is not None and (newest_run.at or "") > now
+    if not keep_previous_run:
+        checked = {judged.seen.label for judged in verdicts}
+        if run.scheduled:
+            urls = {name: entry for name, entry in urls.items() if name in checked}
+        else:
+            oldest = iso(started - timedelta(days=STALE_ENTRY_DAYS))
+            urls = {n: e for n, e in urls.items() if n in checked or (e.checked_at or "") >= oldest}
     comparison.latest = LatestDocument(
         version=SCHEMA_VERSION,
         updated_at=now,
