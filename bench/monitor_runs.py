@@ -80,7 +80,7 @@ def monitor_world(count: int) -> Iterator[tuple[dict[str, str], Any, str]]:
     environment a run needs, the S3 client and the page's local copy path."""
     import boto3
 
-    from bench.run import moto_s3, origins
+    from bench.run import handler_environment, moto_s3, origins
     from tools.processes import free_port
 
     ports: list[int] = []
@@ -92,21 +92,12 @@ def monitor_world(count: int) -> Iterator[tuple[dict[str, str], Any, str]]:
         targets = target_urls(ports, count)
         s3.put_object(Bucket=BUCKET, Key=TARGETS_KEY, Body="\n".join(targets).encode())
         seed_history(s3, targets, datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
-        env = {
-            **os.environ,
-            "PYTHONPATH": f"{ROOT / 'functions'}{os.pathsep}{ROOT}",
-            "RESULTS_BUCKET": BUCKET,
-            "TARGETS_S3_URI": f"s3://{BUCKET}/{TARGETS_KEY}",
-            "AWS_ENDPOINT_URL": endpoint,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "MAX_URLS": "5000",
-            "ALLOWED_NETWORKS": "127.0.0.0/8",
-            "ALLOWED_PORTS": "1-65535",
-            "POWERTOOLS_LOG_LEVEL": "ERROR",
-            "POWERTOOLS_METRICS_NAMESPACE": "fanfetch",
-        }
+        env = handler_environment(
+            endpoint,
+            RESULTS_BUCKET=BUCKET,
+            TARGETS_S3_URI=f"s3://{BUCKET}/{TARGETS_KEY}",
+            POWERTOOLS_METRICS_NAMESPACE="fanfetch",
+        )
         yield env, s3, endpoint
 
 
