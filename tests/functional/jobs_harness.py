@@ -35,10 +35,14 @@ class JobWorld:
         raise AssertionError(f"{execution_arn} still running after {timeout} s")
 
     def stop(self, execution_arn: str, **reason: str) -> dict[str, Any]:
-        """Stop an execution by hand once its map runs (moto cannot stop one before), and wait for it to end."""
-        for _ in range(100):
-            if self.sfn.list_map_runs(executionArn=execution_arn)["mapRuns"]:
-                break
+        """Stop an execution by hand once its map runs its items (moto cannot stop one before, and one stopped while
+        its item reader is still reading fails in moto instead of stopping), and wait for it to end."""
+        for _ in range(200):
+            runs = self.sfn.list_map_runs(executionArn=execution_arn)["mapRuns"]
+            if runs:
+                counts = self.sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"]).get("itemCounts", {})
+                if counts.get("total", 0) > 0:
+                    break
             time.sleep(0.05)
         self.sfn.stop_execution(executionArn=execution_arn, **reason)
         return self.wait(execution_arn)
