@@ -15,23 +15,9 @@ import sys
 import time
 from pathlib import Path
 
+from bench.context import BenchContext
+
 JOB_FUNCTION_TIMEOUT_S = 240.0
-
-
-class ChunkContext:
-    """The parts of the Lambda context the handler reads."""
-
-    function_name = "fanfetch-job-fetch"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:fanfetch-job-fetch"
-    aws_request_id = "bench-chunk"
-
-    def __init__(self, memory_mb: int) -> None:
-        self.memory_limit_in_mb = memory_mb
-        self._ends = time.monotonic() + JOB_FUNCTION_TIMEOUT_S
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self._ends - time.monotonic()) * 1000)
 
 
 def main() -> None:
@@ -42,7 +28,9 @@ def main() -> None:
     from fanfetch.handler import lambda_handler
 
     make_ssl_context()
-    context = ChunkContext(int(os.environ["BENCH_MEMORY_MB"]))
+    context = BenchContext(
+        "fanfetch-job-fetch", "bench-chunk", int(os.environ["BENCH_MEMORY_MB"]), JOB_FUNCTION_TIMEOUT_S
+    )
     cpu_before = time.process_time()
     started = time.perf_counter()
     answer = lambda_handler(event, context)

@@ -16,24 +16,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench.context import BenchContext
+
 REGIONS = ("us-east-1", "eu-west-1", "ap-southeast-2")
 FUNCTION_TIMEOUT_S = 60.0
-
-
-class RunContext:
-    """The parts of the Lambda context the handler reads."""
-
-    function_name = "fanfetch-fetch"
-    function_version = "$LATEST"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:fanfetch-fetch"
-    memory_limit_in_mb = 512
-
-    def __init__(self, request_id: str) -> None:
-        self.aws_request_id = request_id
-        self._ends = time.monotonic() + FUNCTION_TIMEOUT_S
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self._ends - time.monotonic()) * 1000)
 
 
 def main() -> None:
@@ -76,7 +62,7 @@ def main() -> None:
             requests.clear()
             cpu_before = time.process_time()
             started = time.perf_counter()
-            answer = lambda_handler(event, RunContext(f"{region}-{round_}"))
+            answer = lambda_handler(event, BenchContext("fanfetch", f"{region}-{round_}", 512, FUNCTION_TIMEOUT_S))
             wall = time.perf_counter() - started
             summary = answer["summary"]
             runs.append(

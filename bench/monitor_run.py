@@ -16,26 +16,10 @@ import sys
 import time
 from pathlib import Path
 
+from bench.context import BenchContext
+
 MONITOR_FUNCTION_TIMEOUT_S = 60.0
 SCHEDULE_EVENT = Path(__file__).resolve().parent.parent / "events" / "schedule.json"
-
-
-class ScheduleContext:
-    """The parts of the Lambda context the handler and Powertools read."""
-
-    function_name = "fanfetch"
-    function_version = "$LATEST"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:fanfetch"
-    log_group_name = "/aws/lambda/fanfetch"
-    log_stream_name = "bench"
-
-    def __init__(self, request_id: str) -> None:
-        self.aws_request_id = request_id
-        self._ends = time.monotonic() + MONITOR_FUNCTION_TIMEOUT_S
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self._ends - time.monotonic()) * 1000)
 
 
 def peak_rss_mb() -> float:
@@ -92,7 +76,7 @@ def main() -> None:
 
     make_ssl_context()
     marks = watch_stages() if os.environ.get("BENCH_STAGES") else None
-    context = ScheduleContext(sys.argv[1])
+    context = BenchContext("fanfetch", sys.argv[1], 512, MONITOR_FUNCTION_TIMEOUT_S)
     cpu_before = time.process_time()
     started = time.perf_counter()
     profile = os.environ.get("BENCH_PROFILE")
