@@ -80,13 +80,9 @@ def monitor_world(count: int) -> Iterator[tuple[dict[str, str], Any, str]]:
     environment a run needs, the S3 client and the page's local copy path."""
     import boto3
 
-    from bench.run import handler_environment, moto_s3, origins
-    from tools.processes import free_port
+    from bench.run import free_ports, handler_environment, moto_s3, origins
 
-    ports: list[int] = []
-    while len(ports) < HOSTS:  # free_port() may give a port twice, and one process cannot listen on it twice
-        if (port := free_port()) not in ports:
-            ports.append(port)
+    ports = free_ports(HOSTS)
     with origins(ports), moto_s3(BUCKET) as endpoint:
         s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1")
         targets = target_urls(ports, count)

@@ -315,6 +315,15 @@ def job_memory_mb() -> int:
     return int(own or template["Globals"]["Function"]["MemorySize"])
 
 
+def free_ports(count: int) -> list[int]:
+    """`count` distinct free ports: free_port() may give a port twice, and one process cannot listen on it twice."""
+    ports: list[int] = []
+    while len(ports) < count:
+        if (port := free_port()) not in ports:
+            ports.append(port)
+    return ports
+
+
 @contextmanager
 def origins(ports: Sequence[int]) -> Iterator[None]:
     """bench.origins on every port, killed at the end (a graceful stop would wait for its /hang handlers)."""
@@ -389,7 +398,7 @@ def chunk_event(ports: Sequence[int]) -> dict[str, Any]:
 
 def chunk_runs(rounds: int) -> dict[str, Any]:
     """One chunk, `rounds` times, each in a fresh process; the medians and what they cost per 1,000 URLs."""
-    ports = [free_port() for _ in range(CHUNK_HOSTS)]
+    ports = free_ports(CHUNK_HOSTS)
     memory_mb = job_memory_mb()
     runs: list[dict[str, Any]] = []
     with origins(ports), moto_s3("fanfetch-results") as endpoint, tempfile.TemporaryDirectory() as work:
@@ -436,7 +445,7 @@ def monitor_regions_runs(rounds: int) -> dict[str, Any]:
     medians of a run's wall and CPU time and of its S3 and SNS requests, for `make cost`."""
     import boto3
 
-    ports = [free_port() for _ in range(REGIONS_HOSTS)]
+    ports = free_ports(REGIONS_HOSTS)
     # Every target answers: the list's hanging and resetting URLs are left out
     urls = [url for url in longtail_urls(ports, REGIONS_TARGETS * 102 // 100)[0] if "delay_ms" in url]
     urls = urls[:REGIONS_TARGETS]
