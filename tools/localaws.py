@@ -26,6 +26,22 @@ class LocalAws:
 
         return boto3.client(service, endpoint_url=self.endpoint, **FAKE_CREDENTIALS)  # type: ignore[call-overload]
 
+    def monitor_environment(self, bucket: str, targets_key: str, topic: str) -> dict[str, str]:
+        """What the function's environment needs to monitor on this machine: these endpoints and fake keys, the
+        loopback origins allowed, the bucket, the targets file in it and the alert topic."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": FAKE_CREDENTIALS["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": FAKE_CREDENTIALS["aws_secret_access_key"],
+            "AWS_DEFAULT_REGION": FAKE_CREDENTIALS["region_name"],
+            "POWERTOOLS_LOG_LEVEL": "CRITICAL",
+            "ALLOWED_NETWORKS": "127.0.0.0/8",
+            "ALLOWED_PORTS": "1-65535",
+            "RESULTS_BUCKET": bucket,
+            "TARGETS_S3_URI": f"s3://{bucket}/{targets_key}",
+            "ALERT_TOPIC_ARN": topic,
+        }
+
     def alert_topic(self, name: str) -> tuple[str, str]:
         """An SNS topic with an SQS queue subscribed; returns (topic ARN, queue URL)."""
         sns, sqs = self.client("sns"), self.client("sqs")

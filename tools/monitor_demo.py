@@ -27,7 +27,7 @@ from unittest import mock
 
 from aiohttp import web
 
-from tools.localaws import FAKE_CREDENTIALS, moto_server, stored_bytes
+from tools.localaws import moto_server, stored_bytes
 from tools.processes import app_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,18 +157,7 @@ def main() -> None:
         s3.put_object(Bucket=BUCKET, Key="targets/monitors.yaml", Body=monitors.encode())
         aws.client("ssm").put_parameter(Name="/fanfetch/hook-secret", Value=SECRET, Type="SecureString")
         topic, queue = aws.alert_topic("fanfetch-demo-alerts")
-        os.environ.update(
-            AWS_ENDPOINT_URL=endpoint,
-            AWS_ACCESS_KEY_ID=FAKE_CREDENTIALS["aws_access_key_id"],
-            AWS_SECRET_ACCESS_KEY=FAKE_CREDENTIALS["aws_secret_access_key"],
-            AWS_DEFAULT_REGION=FAKE_CREDENTIALS["region_name"],
-            POWERTOOLS_LOG_LEVEL="CRITICAL",
-            ALLOWED_NETWORKS="127.0.0.0/8",
-            ALLOWED_PORTS="1-65535",
-            RESULTS_BUCKET=BUCKET,
-            TARGETS_S3_URI=f"s3://{BUCKET}/targets/monitors.yaml",
-            ALERT_TOPIC_ARN=topic,
-        )
+        os.environ.update(aws.monitor_environment(BUCKET, "targets/monitors.yaml", topic))
 
         sys.path.insert(0, str(ROOT / "functions"))
         from fanfetch import service

@@ -27,7 +27,7 @@ from typing import Any
 
 from aiohttp import web
 
-from tools.localaws import FAKE_CREDENTIALS, LocalAws, moto_server, stored_bytes
+from tools.localaws import LocalAws, moto_server, stored_bytes
 from tools.processes import app_in_thread
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -172,15 +172,7 @@ def main() -> None:
         s3.put_object(Bucket=BUCKET, Key="targets/monitors.yaml", Body=MONITORS.format(base=base).encode())
         topic, queue = aws.alert_topic("fanfetch-regions-demo-alerts")
         os.environ.update(
-            AWS_ENDPOINT_URL=aws.endpoint,
-            AWS_ACCESS_KEY_ID=FAKE_CREDENTIALS["aws_access_key_id"],
-            AWS_SECRET_ACCESS_KEY=FAKE_CREDENTIALS["aws_secret_access_key"],
-            POWERTOOLS_LOG_LEVEL="CRITICAL",
-            ALLOWED_NETWORKS="127.0.0.0/8",
-            ALLOWED_PORTS="1-65535",
-            RESULTS_BUCKET=BUCKET,
-            TARGETS_S3_URI=f"s3://{BUCKET}/targets/monitors.yaml",
-            ALERT_TOPIC_ARN=topic,
+            aws.monitor_environment(BUCKET, "targets/monitors.yaml", topic),
             HOME_REGION=HOME,
             MONITOR_REGIONS=",".join(REGIONS),
             MONITOR_SCHEDULE="rate(5 minutes)",
