@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from fanfetch.monitoring.state import HISTORY_POINTS
+from fanfetch.monitoring.state import RECENT_RUNS
 from fanfetch.settings import get_settings
 
 from tests.conftest import ThreadedOrigin
@@ -69,20 +69,20 @@ def test_a_monitor_of_5000_targets_stays_within_its_sizes_and_a_further_run_grow
     monkeypatch.setenv("MAX_URLS", str(TARGETS))
     get_settings.cache_clear()
 
-    # When scheduled runs bring every bounded structure to its cap (the history points of latest.json)
-    for number in range(1, HISTORY_POINTS + 1):
+    # When scheduled runs bring every bounded structure to its cap (the run times kept in latest.json)
+    for number in range(1, RECENT_RUNS + 1):
         response = scheduled_run(f"scale-{number}")
         assert response["summary"]["ok"] == TARGETS
         assert response["monitor"]["errors"] == []
     rollup_key = response["monitor"]["stored"]["rollup"].removeprefix(f"s3://{BUCKET}/")
     sizes, documents = sizes_and_documents(aws, rollup_key)
 
-    # Then latest.json and the page are within their limits, and latest.json holds each target's capped history
+    # Then latest.json and the page are within their limits, and latest.json holds every target and the capped runs
     assert sizes["latest.json"] <= LATEST_LIMIT
     assert sizes["status.html"] <= PAGE_LIMIT
     entries = documents["latest.json"]["urls"]
     assert len(entries) == TARGETS
-    assert {len(entry["history"]) for entry in entries.values()} == {HISTORY_POINTS}
+    assert len(documents["latest.json"]["recent_runs"]) == RECENT_RUNS
     assert len(documents["status.json"]["targets"]) == TARGETS
     assert "runs/" not in json.dumps(documents["status.json"])  # the page's figures come from the rollups
 

@@ -119,12 +119,13 @@ def test_compare_warns_once_for_a_certificate_under_the_threshold_until_it_is_re
     assert len(again.tls_expiring) == 1
 
 
-def test_compare_keeps_urls_this_run_did_not_check_and_bounds_history() -> None:
+def test_compare_keeps_urls_this_run_did_not_check_and_bounds_the_recent_runs() -> None:
     latest = compare([result("https://other.test/")], None).latest
-    for step in range(state.HISTORY_POINTS + 5):
+    for step in range(state.RECENT_RUNS + 5):
         latest = compare([result()], latest, at=T0 + timedelta(minutes=step + 1)).latest
     assert set(latest.urls) == {"https://other.test/", "https://a.test/"}
-    assert len(latest.urls["https://a.test/"].history or []) == state.HISTORY_POINTS
+    # The last RECENT_RUNS run times, oldest first, one per run
+    assert latest.recent_runs == [state.iso(T0 + timedelta(minutes=step + 1)) for step in range(5, 11)]
 
 
 def test_compare_drops_the_entries_of_targets_a_scheduled_run_no_longer_checks() -> None:

@@ -32,6 +32,8 @@ def test_natural_order_puts_page_2_before_page_10() -> None:
         "https://a.test/page/2",
         "https://a.test/page/10",
     ]
+    # Digits that are not decimal (superscripts) sort as text, and do not stop the sort
+    assert sorted(["x²", "²", "x10", "x9"], key=natural_key) == ["x9", "x10", "x²", "²"]
 
 
 def test_slugs_are_safe_keys_and_never_shared() -> None:
@@ -47,15 +49,14 @@ def test_percent_reads_as_people_write_uptime(share: float | None, text: str) ->
 
 
 def _latest() -> LatestDocument:
-    history = [
-        {"at": (NOW - timedelta(minutes=5 * n)).strftime("%Y-%m-%dT%H:%M:%SZ"), "ok": True, "ms": 5} for n in range(3)
-    ]
+    runs = [(NOW - timedelta(minutes=5 * n)).strftime("%Y-%m-%dT%H:%M:%SZ") for n in range(3)]
     return LatestDocument.read(
         {
+            "recent_runs": runs[::-1],
             "urls": {
-                "https://shop.test/": {"state": "down", "since": "2026-12-07T11:50:00Z", "history": history[::-1]},
+                "https://shop.test/": {"state": "down", "since": "2026-12-07T11:50:00Z"},
                 "https://old.test/": {"state": "up"},
-            }
+            },
         }
     )
 

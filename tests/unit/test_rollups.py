@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -106,3 +107,21 @@ def test_closed_days_fold_once_a_day_and_keep_89_days() -> None:
     assert uptime("shop", history, NOON + timedelta(days=1)).windows["90d"] == pytest.approx(2 / 3)
     assert len(daily_uptime("shop", history, NOON.date() + timedelta(days=1))) == 90
     assert ClosedDays.read({"through": "no"}) == ClosedDays()
+    # and it is stored compactly and read back as it was, from its bytes as from a list earlier versions wrote
+    stored = moved.dump()
+    assert isinstance(stored["targets"]["shop"], str)
+    assert ClosedDays.read(json.dumps(stored).encode()) == moved
+    as_list = {**stored, "targets": {"shop": list(moved.targets["shop"])}}
+    assert ClosedDays.read(as_list) == moved
+
+
+@pytest.mark.parametrize(
+    "series",
+    ["not base64!", "AAAA", [1, 2], [-1] * 178, [True] * 178, [2**40] * 178, {"a": 1}, None],
+)
+def test_a_closed_days_series_of_another_shape_starts_the_summary_afresh(series: object) -> None:
+    from fanfetch.monitoring.rollups import ClosedDays
+
+    # A summary is rebuilt from the rollups when it cannot be read: a series of the wrong length would put each
+    # day's counts under another day
+    assert ClosedDays.read({"through": "2026-12-06", "targets": {"shop": series}}) == ClosedDays()

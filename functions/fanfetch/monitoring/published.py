@@ -32,9 +32,15 @@ BADGE_PADDING_PX = 10
 BADGE_LABEL_CHARACTERS = 40
 
 
-def natural_key(text: str) -> list[tuple[int, int | str]]:
+_DIGIT_RUNS = re.compile(r"(\d+)")
+
+
+def natural_key(text: str) -> tuple[tuple[int, int | str], ...]:
     """Sorts `page/2` before `page/10`: runs of digits compare as numbers."""
-    return [(0, int(part)) if part.isdigit() else (1, part.casefold()) for part in re.split(r"(\d+)", text) if part]
+    # isdecimal, not isdigit: "²" is a digit that int() refuses (and \d leaves it in the text)
+    return tuple(
+        (0, int(part)) if part.isdecimal() else (1, part.casefold()) for part in _DIGIT_RUNS.split(text) if part
+    )
 
 
 def slug(name: str) -> str:
@@ -101,11 +107,9 @@ def badge(label: str, message: str, colour: str) -> Badge:
 
 
 def schedule_period_seconds(latest: LatestDocument) -> float | None:
-    """The monitor's period, read from its runs: the median gap between the recent checks of its targets."""
-    gaps: list[float] = []
-    for entry in latest.urls.values():
-        moments = [parse_iso(at) for point in entry.history or [] if (at := point.get("at"))]
-        gaps.extend((later - earlier).total_seconds() for earlier, later in itertools.pairwise(moments))
+    """The monitor's period, read from its runs: the median gap between the recent runs that wrote latest.json."""
+    moments = [parse_iso(at) for at in latest.recent_runs or []]
+    gaps = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(moments)]
     positive = [gap for gap in gaps if gap > 0]
     return statistics.median(positive) if positive else None
 
@@ -117,13 +121,15 @@ def status_document(
     now: datetime,
     period_s: float | None = None,
     quorums: Mapping[str, QuorumVerdict] | None = None,
+    in_order: bool = False,
 ) -> dict[str, Any]:
-    """status.json: per current target its state, since, last check, uptime per window and latency over 24 h.
+    """status.json: per current target (in natural order; `in_order` when `targets` already are) its state,
+    since, last check, uptime per window and latency over 24 h.
     With several probe regions (`quorums`, by target name, as this run decided them), each region's state,
     freshness, dissent and latency p50 over 24 h, the quorum, and each region's last run."""
     entries = []
     history = history_of(rollups)
-    for name in sorted(targets, key=natural_key):
+    for name in targets if in_order else sorted(targets, key=natural_key):
         entry = latest.urls.get(name)
         figures = uptime(name, history, now)
         shown: dict[str, Any] = {

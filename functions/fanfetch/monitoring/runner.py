@@ -209,7 +209,7 @@ def _read_latest(bucket: str, clock: store.CallClock) -> tuple[LatestDocument | 
         return None, stored.etag
     etag = stored.etag
     del stored  # the bytes are parsed: megabytes at scale
-    return LatestDocument.read_parsed(document), etag
+    return LatestDocument.read(document), etag
 
 
 @dataclass(slots=True)

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal, NotRequired, Self, TypedDict
+from typing import Annotated, Any, ClassVar, Literal, Self
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ModelWrapValidatorHandler,
+    Strict,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
     ValidationError,
-    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
@@ -23,9 +28,9 @@ LATEST_KEY = "latest.json"
 STATUS_PAGE_KEY = "status.html"
 RUNS_PREFIX = "runs/"
 SCHEMA_VERSION = 1
-# Points of recent history kept per URL in latest.json: uptime and the page's day bars come from the day rollups,
-# so latest.json keeps only enough to read the schedule's period and the last few outcomes, and stays small.
-HISTORY_POINTS = 6
+# Run times kept in latest.json, oldest first: the schedule's period is read from them when the settings do not
+# give it. History lives in the day rollups, so latest.json keeps only what the next run needs to judge.
+RECENT_RUNS = 6
 
 # The one verdict type: the judge decides it, and the metrics, the stored state, the page and the alert show it.
 Health = Literal["up", "degraded", "down"]
@@ -52,8 +57,8 @@ def run_key(started: datetime, request_id: str) -> str:
 
 
 # latest.json is a file in a bucket: anyone with access to it, an older or newer version of fanfetch, or a hand
-# edit may have written it. Strict types: "12" is not a number and true is not a count. Dumped with
-# `exclude_unset`, a document keeps only the fields it was given that passed.
+# edit may have written it. Strict types: "12" is not a number and true is not a count. Dumped without nulls, a
+# document keeps only the fields it was given that passed.
 class Lenient(BaseModel):
     """A stored document read field by field: a field that does not pass is dropped, never fatal."""
 
@@ -83,98 +88,105 @@ def _moment(value: object) -> object:
     return iso(parse_iso(value)) if isinstance(value, str) else value
 
 
-# A plain dict, not a model: a URL keeps up to HISTORY_POINTS of them, and validating thousands of model
-# instances per run would cost seconds where dicts cost milliseconds.
-class HistoryPoint(TypedDict):
-    """One run's outcome in a URL's recent history."""
-
-    at: NotRequired[str | None]
-    ok: bool
-    status: NotRequired[int | None]
-    bytes: NotRequired[int | None]
-    ms: Number | None
+def _stored_moment(value: object) -> object:
+    # The usual case, a time as `iso` writes it, is checked and kept as it is; other forms are rewritten.
+    if isinstance(value, str) and len(value) == 20 and value[10] == "T" and value[19] == "Z":
+        datetime.fromisoformat(value)  # ValueError for a time that has the shape but does not exist
+        return value
+    return _moment(value)
 
 
-def _whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+Moment = Annotated[StrictStr | None, BeforeValidator(_stored_moment)]
+Count = StrictInt | None
+Reading = StrictInt | Annotated[float, Strict(), Field(allow_inf_nan=False)] | None
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+# A slotted dataclass that pydantic validates, not a model: latest.json holds one per target, and a model's
+# per-instance dict and set of fields would cost some 15 MB at 5,000 targets. Its fields are strict, as Lenient's
+# are; read_entry drops the ones that do not pass.
+@dataclass(slots=True, kw_only=True)
+class UrlState:
+    """One URL's entry in latest.json: its health and since when, its last check and what changed."""
 
-
-def clean_point(point: Mapping[str, Any]) -> HistoryPoint:
-    """A stored history point with the fields that have their shape. Every point says whether it was up and how
-    long it took (null when unknown), as the page draws both."""
-    clean: HistoryPoint = {"ok": bool(point.get("ok")), "ms": point["ms"] if _number(point.get("ms")) else None}
-    if isinstance(point.get("at"), str):
-        clean["at"] = point["at"]
-    if "status" in point and (point["status"] is None or _whole(point["status"])):
-        clean["status"] = point["status"]
-    if "bytes" in point and (point["bytes"] is None or _whole(point["bytes"])):
-        clean["bytes"] = point["bytes"]
-    return clean
-
-
-class UrlState(Lenient):
-    """One URL's entry in latest.json: its health and since when, its last check, what changed, its history."""
+    __pydantic_config__: ClassVar[ConfigDict] = ConfigDict(extra="ignore")
 
     state: State | None = None
-    since: str | None = None
-    checked_at: str | None = None
-    ok: bool | None = None
-    status: int | None = None
-    bytes: int | None = None
-    sha256: str | None = None
-    elapsed_ms: Number | None = None
-    tls_days_left: Number | None = None
+    since: Moment = None
+    checked_at: Moment = None
+    ok: StrictBool | None = None
+    status: Count = None
+    bytes: Count = None
+    sha256: StrictStr | None = None
+    elapsed_ms: Reading = None
+    tls_days_left: Reading = None
     # Whether the certificate warning was sent; it is sent again only after the certificate was renewed.
-    tls_warned: bool | None = None
-    error: str | None = None
+    tls_warned: StrictBool | None = None
+    error: StrictStr | None = None
     last_change: dict[str, Any] | None = None
-    history: list[HistoryPoint] | None = None
     # Monitors: the target's URL and group (the key is its name), why it is not up, and the debounce counters.
-    url: str | None = None
-    group: str | None = None
-    reason: str | None = None
+    url: StrictStr | None = None
+    group: StrictStr | None = None
+    reason: StrictStr | None = None
     # This run's own health, before debouncing; `state` is the confirmed one.
     seen: Health | None = None
-    failing: int | None = None
-    passing: int | None = None
+    failing: Count = None
+    passing: Count = None
     # "failing: 1 of 2" while a change waits for its runs in a row.
-    pending: str | None = None
-    last_reminder: str | None = None
-    maintenance: str | None = None
+    pending: StrictStr | None = None
+    last_reminder: Moment = None
+    maintenance: StrictStr | None = None
     # Several probe regions: each region's own entry (its debounced state, counters and last check), and the
     # last state the quorum knew while it is unknown, so that a return to it is no news.
     regions: dict[str, UrlState] | None = None
     known: Health | None = None
-    known_since: str | None = None
+    known_since: Moment = None
 
-    _times = field_validator("since", "checked_at", "last_reminder", "known_since", mode="before")(_moment)
 
-    @field_validator("regions", mode="before")
-    @classmethod
-    def _region_entries_only(cls, value: object) -> object:
-        if not isinstance(value, Mapping):
-            return None
-        return {str(region): entry for region, entry in value.items() if isinstance(entry, Mapping | UrlState)}
+_ENTRY = TypeAdapter(UrlState)
+_ENTRIES = TypeAdapter(dict[str, UrlState])
 
-    @field_validator("last_change", mode="before")
-    @classmethod
-    def _changes_object(cls, value: object) -> object:
-        return dict(value) if isinstance(value, Mapping) else value
 
-    @field_validator("history", mode="wrap")
-    @classmethod
-    def _points_only(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
-        # The points fanfetch wrote pass at once; anything else is cleaned point by point, then validated.
+def read_entry(data: Mapping[str, Any]) -> UrlState | None:
+    """One stored entry field by field: a field that does not pass is dropped, never the entry (its regions
+    likewise, each on its own); None when even that fails."""
+    kept = dict(data)
+    if "regions" in kept:
+        regions = kept["regions"]
+        kept["regions"] = (
+            {
+                str(region): entry
+                for region, raw in regions.items()
+                if isinstance(raw, Mapping) and (entry := read_entry(raw)) is not None
+            }
+            if isinstance(regions, Mapping)
+            else None
+        )
+    # Each round drops the fields that failed; an entry has finitely many, so this ends.
+    for _ in range(len(kept) + 1):
         try:
-            return handler(value)
-        except ValidationError:
-            if not isinstance(value, list):
-                raise
-            return handler([clean_point(point) for point in value if isinstance(point, Mapping)])
+            return _ENTRY.validate_python(kept)
+        except ValidationError as exc:
+            bad = {error["loc"][0] for error in exc.errors() if error["loc"] and error["loc"][0] in kept}
+            if not bad:
+                return None
+            for name in bad:
+                del kept[name]
+    return None
+
+
+def read_entries(raw: Mapping[Any, Any]) -> dict[str, UrlState]:
+    """latest.json's entries: all at once in pydantic's core when every one has its shape (what fanfetch
+    writes), else one by one; an entry that is not an object is dropped."""
+    try:
+        return _ENTRIES.validate_python(raw)
+    except ValidationError:
+        pass
+    entries: dict[str, UrlState] = {}
+    for name, entry in raw.items():
+        read = entry if isinstance(entry, UrlState) else read_entry(entry) if isinstance(entry, Mapping) else None
+        if read is not None:
+            entries[str(name)] = read
+    return entries
 
 
 class StoredDocument(BaseModel):
@@ -185,8 +197,12 @@ class StoredDocument(BaseModel):
 
     @classmethod
     def read(cls, document: object) -> Self:
+        """The document parsed, or its stored bytes."""
         try:
-            return cls.model_validate(document if isinstance(document, Mapping) else {})
+            # json.loads, not model_validate_json: pydantic's parser keeps tens of MB of a large document outside
+            # Python's allocator, and a run's peak RSS keeps them
+            parsed = json.loads(document) if isinstance(document, bytes) else document
+            return cls.model_validate(parsed if isinstance(parsed, Mapping) else {})
         except ValueError:
             return cls()
 
@@ -242,6 +258,8 @@ class LatestDocument(Lenient):
     version: int = Field(default=SCHEMA_VERSION, alias="schema")
     updated_at: str | None = None
     run: RunInfo | None = None
+    # The times of the last runs that wrote it, oldest first (at most RECENT_RUNS).
+    recent_runs: list[str] | None = None
     urls: dict[str, UrlState] = Field(default_factory=dict)
     # Alerts a channel did not take, tried again by the next run.
     pending: list[PendingDelivery] | None = None
@@ -253,43 +271,35 @@ class LatestDocument(Lenient):
     @field_validator("urls", mode="before")
     @classmethod
     def _entries_only(cls, value: object) -> object:
-        # An entry that is not an object is unusable and dropped; the others are read field by field.
-        if not isinstance(value, Mapping):
-            return {}
-        return {str(url): entry for url, entry in value.items() if isinstance(entry, Mapping | UrlState)}
+        # The entries are read on their own, so that one bad entry costs that entry's bad fields, not `urls`
+        return read_entries(value) if isinstance(value, Mapping) else {}
+
+    @field_validator("recent_runs", mode="before")
+    @classmethod
+    def _times_only(cls, value: object) -> object:
+        if not isinstance(value, list):
+            return None
+        times = []
+        for moment in value:
+            try:
+                times.append(_stored_moment(moment))
+            except ValueError:
+                continue
+        return [moment for moment in times if isinstance(moment, str)]
 
     @classmethod
     def read(cls, document: object) -> LatestDocument:
         """Whatever a bucket held, as far as it can be read; an empty document when nothing can."""
         return cls.model_validate(document if isinstance(document, Mapping) else {})
 
-    @classmethod
-    def read_parsed(cls, document: object) -> LatestDocument:
-        """As read(), for a document parsed for this alone: its entries are taken out of it one by one as they are
-        read, so that the parsed entries and the models are never both whole in memory (at 5,000 targets that is
-        some 20 MB of the run's peak). The document is left without its entries."""
-        if not isinstance(document, dict) or not isinstance(document.get("urls"), dict):
-            return cls.read(document)
-        raw = document.pop("urls")
-        latest = cls.read(document)
-        urls: dict[str, UrlState] = {}
-        for name in list(raw):
-            entry = raw.pop(name)
-            if isinstance(entry, Mapping):
-                try:
-                    urls[str(name)] = UrlState.model_validate(entry)
-                except ValidationError:  # not even field by field: this entry goes, not the others
-                    continue
-        latest.urls = urls
-        return latest
-
     def dump(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+        # Nothing is stored as null: an absent field reads as None, and at 5,000 targets nulls are a fifth of it
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
     def dump_json(self) -> bytes:
         """What dump() gives, as compact UTF-8 JSON written straight from the models: at 5,000 targets the dicts of
-        dump() and json.dumps would take some 40 MB more at the run's peak."""
-        return self.model_dump_json(by_alias=True, exclude_unset=True).encode()
+        dump() and json.dumps would take megabytes more at the run's peak."""
+        return self.model_dump_json(by_alias=True, exclude_none=True).encode()
 
 
 def latest_schema() -> dict[str, Any]:

@@ -12,10 +12,9 @@ from fanfetch.monitoring.judge import Verdict
 from fanfetch.monitoring.observation import Observation
 from fanfetch.monitoring.quorum import QuorumVerdict, RegionVerdict, Silence, decide, fresh_window, is_fresh
 from fanfetch.monitoring.state import (
-    HISTORY_POINTS,
+    RECENT_RUNS,
     SCHEMA_VERSION,
     Health,
-    HistoryPoint,
     LatestDocument,
     ProbeRecord,
     RunInfo,
@@ -234,11 +233,8 @@ def next_state(
     known: Health | None = None,
     known_since: str | None = None,
 ) -> UrlState:
-    """The URL's entry in the next latest.json, its history one point longer and at most HISTORY_POINTS long.
-    With `regions` (several probe regions) the counters live in each region's entry, not in the target's."""
-    history = list((before.history if before is not None else None) or [])[-(HISTORY_POINTS - 1) :]
-    point: HistoryPoint = {"at": now, "ok": seen.ok, "status": seen.status, "bytes": seen.bytes, "ms": seen.elapsed_ms}
-    history.append(point)
+    """The URL's entry in the next latest.json. With `regions` (several probe regions) the counters live in each
+    region's entry, not in the target's."""
     last_reminder = before.last_reminder if before is not None and verdict.event != "down" else None
     if verdict.event == "reminder" and verdict.maintenance is None:
         last_reminder = now
@@ -267,7 +263,6 @@ def next_state(
         tls_warned=_under_threshold(seen, tls_warn_days),
         error=verdict.error,
         last_change=verdict.changes or (before.last_change if before is not None else None) or {},
-        history=history,
     )
 
 
@@ -326,10 +321,13 @@ def compare_run(
         else:
             oldest = iso(started - timedelta(days=STALE_ENTRY_DAYS))
             urls = {n: e for n, e in urls.items() if n in checked or (e.checked_at or "") >= oldest}
+    recent_runs = (previous.recent_runs if previous is not None else None) or []
     comparison.latest = LatestDocument(
         version=SCHEMA_VERSION,
         updated_at=now,
         run=newest_run if keep_previous_run else run,
+        # A set: overlapping runs that started in the same second count once
+        recent_runs=sorted({*recent_runs, now})[-RECENT_RUNS:],
         urls=urls,
     )
     if probes is not None:
@@ -416,8 +414,7 @@ def regional_verdict(
     if before is not None:
         known = before.known if before.state == "unknown" else before.state
         known_since = before.known_since if before.state == "unknown" else before.since
-    update = {"state": known, "since": known_since}
-    target_before = before.model_copy(update=update) if before is not None else None
+    target_before = replace(before, state=known, since=known_since) if before is not None else None
     if decided.state == "unknown":
         verdict = transition(target_before, seen, known or "up", started, tls_warn_days, IMMEDIATE, "")
         verdict.state, verdict.event, verdict.duration_s = "unknown", None, None

@@ -173,7 +173,8 @@ def row(
     compact: bool = False,
     decided: QuorumVerdict | None = None,
 ) -> Row:
-    in_state = (now - parse_iso(entry.since)).total_seconds() if entry.since is not None else 0.0
+    # A line shows the state, the name and the 30-day uptime: what only a card shows is not worked out for it
+    in_state = (now - parse_iso(entry.since)).total_seconds() if entry.since is not None and not compact else 0.0
     days = rollups or {}
     figures = uptime(name, days, now)
     cells = []
@@ -195,7 +196,7 @@ def row(
         url=url,
         # A link only for web addresses: escaping alone would not stop a javascript: URL.
         href=url if url.startswith(("http://", "https://")) else None,
-        url_parts=[part for part in re.split(r"(?<=[/.])", label) if part],
+        url_parts=[label] if compact else [part for part in re.split(r"(?<=[/.])", label) if part],
         # Inside a maintenance window the page says so instead of the state it would alert on.
         state="maintenance" if entry.maintenance else entry.state or "down",
         note=entry.pending,
@@ -239,13 +240,18 @@ def page_view(
     incidents: IncidentsDocument | None = None,
     period_s: float | None = None,
     quorums: Mapping[str, QuorumVerdict] | None = None,
+    in_order: bool = False,
 ) -> PageView:
     """The page's values: the current targets (all of latest.json's when not given), down first and then in
-    natural order of name, with their uptime, 90-day bar and the incidents."""
+    natural order of name (`in_order` when `targets` already are in it), with their uptime, 90-day bar and the
+    incidents."""
     names = list(targets) if targets is not None else list(latest.urls)
     known = [name for name in names if name in latest.urls]
-    # Ordered before the rows are made, so that a large page makes a card only where it shows one
-    known.sort(key=lambda name: (STATES_ORDER.get(latest.urls[name].state or "down", 0), natural_key(name)))
+    # Ordered before the rows are made, so that a large page makes a card only where it shows one. The sort by
+    # state is stable: it keeps the natural order within a state.
+    if not in_order:
+        known.sort(key=natural_key)
+    known.sort(key=lambda name: STATES_ORDER.get(latest.urls[name].state or "down", 0))
     large = len(known) > DETAIL_LIMIT
     history = history_of(rollups or {})
     decided = quorums or {}
