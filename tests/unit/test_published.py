@@ -85,3 +85,18 @@ def test_badges_parse_as_svg_stay_under_2_kb_and_escape_the_name() -> None:
         assert title is not None and title.text is not None and title.text.startswith("shop <script>")
     state, uptime_badge = badges_for(target)
     assert state.message == "up" and uptime_badge.message == "99.95% (30d)"
+
+
+def test_equal_badge_digests_mean_equal_badges() -> None:
+    from fanfetch.monitoring.publisher import badge_digest
+
+    # Every state, and shares on both sides of each colour's threshold and of the text's rounding
+    shares = [None, 0.0, 0.5, 0.94999, 0.95, 0.98999, 0.99, 0.99899, 0.999, 0.99999, 1.0]
+    states = ["up", "degraded", "down", "maintenance", "unknown", None]
+    seen: dict[str, tuple[object, ...]] = {}
+    for state in states:
+        for share in shares:
+            target = {"name": "shop", "state": state, "uptime": {"30d": share}}
+            drawn = badges_for(target)
+            assert seen.setdefault(badge_digest(target), drawn) == drawn, (state, share)
+    assert len(set(seen.values())) == len(seen)  # and different badges, different digests

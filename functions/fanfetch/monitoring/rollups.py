@@ -298,11 +298,11 @@ def fold(summary: ClosedDays, read_day: Callable[[date], DayRollup | None], thro
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """What uptime at one moment reads, looked up once for every target: the 24 hours as (rollup, hour), the days
-    whose latency counts, and per window (7, 30, 90 days) the day totals of the read rollups in it and the
-    slices of history/days.json's series that hold its closed days."""
+    """What uptime at one moment reads, looked up once for every target: the 24 hours as (rollup, first hour,
+    end hour) spans, the days whose latency counts, and per window (7, 30, 90 days) the day totals of the read
+    rollups in it and the slices of history/days.json's series that hold its closed days."""
 
-    hours: list[tuple[DayRollup, int]]
+    hours: list[tuple[DayRollup, int, int]]
     latency_days: list[DayRollup]
     windows: dict[str, tuple[list[dict[str, tuple[int, int]]], list[tuple[int, int]]]]
 
@@ -342,11 +342,12 @@ class History:
         if self._frame is None or self._frame[0] != now:
             moment = now.astimezone(UTC)
             today = moment.date()
+            # The current hour and the 23 before it: today's hours up to this one, and yesterday's after it
             hours = []
-            for back in range(24):
-                hour = moment - timedelta(hours=back)
-                if (rollup := self.rollups.get(hour.date())) is not None:
-                    hours.append((rollup, hour.hour))
+            if (rollup := self.rollups.get(today)) is not None:
+                hours.append((rollup, 0, moment.hour + 1))
+            if moment.hour < 23 and (rollup := self.rollups.get(today - timedelta(days=1))) is not None:
+                hours.append((rollup, moment.hour + 1, 24))
             latency_days = [r for back in (0, 1) if (r := self.rollups.get(today - timedelta(days=back))) is not None]
             windows: dict[str, tuple[list[dict[str, tuple[int, int]]], list[tuple[int, int]]]] = {}
             for label, count in WINDOWS_DAYS.items():
@@ -414,11 +415,11 @@ def uptime(name: str, rollups: Mapping[date, DayRollup] | History, now: datetime
     # 24 hours: the current hour and the 23 before it, across midnight
     checks = down = 0
     latency = _zeros(len(LATENCY_BOUNDS_MS) + 1)
-    for day, hour in frame.hours:
+    for day, first, end in frame.hours:
         target = day.targets.get(name)
         if target is not None:
-            checks += target.checks[hour]
-            down += target.down[hour]
+            checks += sum(target.checks[first:end])
+            down += sum(target.down[first:end])
     for day in frame.latency_days:  # latency is kept per day: today's and yesterday's cover the last 24 hours
         target = day.targets.get(name)
         if target is not None:
