@@ -40,7 +40,10 @@ def test_schema_refuses_a_document_of_another_shape() -> None:
             {"since": "2026-11-26T11:00:00Z", "tls_days_left": 9},
         ),
         ({"last_change": [1], "error": None, "elapsed_ms": float("inf")}, {}),
-        ({"since": "2026-02-30T12:00:00Z", "checked_at": "2026-11-26T12:00:00Z"}, {"checked_at": "2026-11-26T12:00:00Z"}),
+        (
+            {"since": "2026-02-30T12:00:00Z", "checked_at": "2026-11-26T12:00:00Z"},
+            {"checked_at": "2026-11-26T12:00:00Z"},
+        ),
         # Each region's entry on its own: a bad field in one drops that field, not the region or the others
         (
             {"state": "up", "regions": {"eu-west-1": {"state": "up", "failing": "1"}, "us-east-1": 5, "ap": {"ok": 1}}},
