@@ -36,7 +36,6 @@ RECENT_RUNS = 6
 Health = Literal["up", "degraded", "down"]
 # A target's state as stored and shown: a health, or unknown when too few probe regions have a fresh verdict.
 State = Literal["up", "degraded", "down", "unknown"]
-Number = Annotated[int | float, Field(allow_inf_nan=False)]
 
 
 def iso(moment: datetime) -> str:
