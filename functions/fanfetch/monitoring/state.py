@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal, Self
@@ -68,34 +68,35 @@ class Lenient(BaseModel):
     def _drop_bad_fields(cls, data: Any, handler: ModelWrapValidatorHandler[Any]) -> Any:
         if not isinstance(data, Mapping):
             return handler(data)
-        kept = dict(data)
-        # Each round drops the fields that failed; a document has finitely many, so this ends.
-        for _ in range(len(kept) + 1):
-            try:
-                return handler(kept)
-            except ValidationError as exc:
-                bad = {error["loc"][0] for error in exc.errors() if error["loc"] and error["loc"][0] in kept}
-                if not bad:
-                    raise
-                for name in bad:
-                    del kept[name]
-        return handler(kept)
+        return validate_field_by_field(dict(data), handler)
+
+
+def validate_field_by_field[Read](kept: dict[str, Any], validate: Callable[[dict[str, Any]], Read]) -> Read:
+    """`validate(kept)`, dropping from `kept` the fields that fail until it passes; the last ValidationError when
+    a failure names no field that can be dropped."""
+    # Each round drops the fields that failed; a document has finitely many, so this ends.
+    for _ in range(len(kept) + 1):
+        try:
+            return validate(kept)
+        except ValidationError as exc:
+            bad = {error["loc"][0] for error in exc.errors() if error["loc"] and error["loc"][0] in kept}
+            if not bad:
+                raise
+            for name in bad:
+                del kept[name]
+    return validate(kept)
 
 
 def _moment(value: object) -> object:
-    # Times other writers wrote (fractions, offsets, no zone) are read and kept in the one form `iso` writes.
+    # Times other writers wrote (fractions, offsets, no zone) are read and kept in the one form `iso` writes. The
+    # usual case, a time as `iso` writes it, is only checked: fromisoformat refuses one that does not exist.
+    if isinstance(value, str) and len(value) == 20 and value[10] == "T" and value[19] == "Z":
+        datetime.fromisoformat(value)
+        return value
     return iso(parse_iso(value)) if isinstance(value, str) else value
 
 
-def _stored_moment(value: object) -> object:
-    # The usual case, a time as `iso` writes it, is checked and kept as it is; other forms are rewritten.
-    if isinstance(value, str) and len(value) == 20 and value[10] == "T" and value[19] == "Z":
-        datetime.fromisoformat(value)  # ValueError for a time that has the shape but does not exist
-        return value
-    return _moment(value)
-
-
-Moment = Annotated[StrictStr | None, BeforeValidator(_stored_moment)]
+Moment = Annotated[StrictStr | None, BeforeValidator(_moment)]
 Count = StrictInt | None
 Reading = StrictInt | Annotated[float, Strict(), Field(allow_inf_nan=False)] | None
 
@@ -160,17 +161,10 @@ def read_entry(data: Mapping[str, Any]) -> UrlState | None:
             if isinstance(regions, Mapping)
             else None
         )
-    # Each round drops the fields that failed; an entry has finitely many, so this ends.
-    for _ in range(len(kept) + 1):
-        try:
-            return _ENTRY.validate_python(kept)
-        except ValidationError as exc:
-            bad = {error["loc"][0] for error in exc.errors() if error["loc"] and error["loc"][0] in kept}
-            if not bad:
-                return None
-            for name in bad:
-                del kept[name]
-    return None
+    try:
+        return validate_field_by_field(kept, _ENTRY.validate_python)
+    except ValidationError:
+        return None
 
 
 def read_entries(raw: Mapping[Any, Any]) -> dict[str, UrlState]:
@@ -281,7 +275,7 @@ class LatestDocument(Lenient):
         times = []
         for moment in value:
             try:
-                times.append(_stored_moment(moment))
+                times.append(_moment(moment))
             except ValueError:
                 continue
         return [moment for moment in times if isinstance(moment, str)]

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import ClassVar
 
 from fanfetch.monitoring.incidents import IncidentsDocument
 from fanfetch.monitoring.published import natural_key, percent
@@ -62,8 +63,8 @@ class Row:
     latency_p95: str
     tls_days: float | None
     days: list[DayCell]
-    # A line rather than a card: on a large page, for a target that is up
-    compact: bool = False
+    # A card; a Line is the one-line form (the template tells them apart by this)
+    compact: ClassVar[bool] = False
     # A change waiting for its runs in a row ("failing: 1 of 2"), and the maintenance window the target is in.
     note: str | None = None
     maintenance: str | None = None
@@ -88,7 +89,7 @@ class Line:
     uptime_30d: str
     group: str | None = None
     dissenting: list[str] = field(default_factory=list)
-    compact: bool = True
+    compact: ClassVar[bool] = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,8 +210,7 @@ def row(
         # A link only for web addresses: escaping alone would not stop a javascript: URL.
         href=url if url.startswith(("http://", "https://")) else None,
         url_parts=[part for part in re.split(r"(?<=[/.])", label) if part],
-        # Inside a maintenance window the page says so instead of the state it would alert on.
-        state="maintenance" if entry.maintenance else entry.state or "down",
+        state=_shown_state(entry),
         note=entry.pending,
         maintenance=entry.maintenance,
         group=entry.group,
@@ -233,6 +233,11 @@ def row(
     )
 
 
+def _shown_state(entry: UrlState) -> str:
+    # Inside a maintenance window the page says so instead of the state it would alert on.
+    return "maintenance" if entry.maintenance else entry.state or "down"
+
+
 def _label(name: str, entry: UrlState) -> str:
     url = entry.url or name
     return name if name == url else f"{name} ({url})"
@@ -242,7 +247,7 @@ def line(name: str, entry: UrlState, now: datetime, rollups: History, decided: Q
     return Line(
         name=name,
         label=_label(name, entry),
-        state="maintenance" if entry.maintenance else entry.state or "down",
+        state=_shown_state(entry),
         uptime_30d=percent(uptime(name, rollups, now).windows["30d"]),
         group=entry.group,
         dissenting=[view.region for view in decided.regions if view.dissenting] if decided is not None else [],
